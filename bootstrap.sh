@@ -10,7 +10,9 @@ ROOT=$PWD
 VENV=$ROOT/.venv
 
 # Debian packages the project needs on the controller.
-APT_PACKAGES=(python3 python3-venv python3-dev gcc git openssh-client)
+APT_PACKAGES=(python3 python3-venv python3-dev gcc git openssh-client pkg-config libvirt-dev
+  # targets: libvirt/QEMU VMs, the Debian image build, sshd for the test fleet
+  libvirt-daemon-system qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-server iproute2)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -59,6 +61,30 @@ PY
   cp scripts/get_pip.py ~/.ansible/test/cache/get_pip_"${pip_version//./_}".py
 }
 
+# libvirtd for the libvirt platform. QEMU runs as root so that it can read images under ~/.cache/lisa and
+# write the serial logs in the state directory. Without systemd (containers, CI) the daemons are started
+# by hand: virtlogd first, then libvirtd.
+start_libvirt() {
+  local conf=/etc/libvirt/qemu.conf restart=0
+  if ! grep -q '^user = "root"' "$conf"; then
+    sed -i 's/^#\{0,1\}user = "[^"]*"/user = "root"/; s/^#\{0,1\}group = "[^"]*"/group = "root"/' "$conf"
+    restart=1
+  fi
+  if [ -d /run/systemd/system ]; then
+    if ((restart)); then systemctl restart libvirtd; else systemctl start libvirtd; fi
+    return
+  fi
+  mkdir -p /var/run/libvirt /var/log/libvirt
+  pgrep -x virtlogd >/dev/null || virtlogd -d
+  if ((restart)) && pgrep -x libvirtd >/dev/null; then pkill -x libvirtd; sleep 1; fi
+  pgrep -x libvirtd >/dev/null || { say "starting libvirtd"; libvirtd -d; }
+  local tries=0
+  until [ -S /var/run/libvirt/libvirt-sock ]; do
+    ((tries++ < 50)) || { echo "bootstrap: libvirtd did not start (see /var/log/libvirt)" >&2; exit 2; }
+    sleep 0.2
+  done
+}
+
 run_checks() {
   export PATH=$VENV/bin:$PATH
   say "ruff"
@@ -77,10 +103,10 @@ run_checks() {
 command=${1:-}
 shift || true
 case "$command" in
-  install) install_apt_packages; install_python_packages ;;
-  test) install_apt_packages; install_python_packages; run_checks "$@" ;;
+  install) install_apt_packages; install_python_packages; start_libvirt ;;
+  test) install_apt_packages; install_python_packages; start_libvirt; run_checks "$@" ;;
   run)
-    install_apt_packages; install_python_packages
+    install_apt_packages; install_python_packages; start_libvirt
     export PATH=$VENV/bin:$PATH
     exec ansible-playbook playbooks/run.yml -e suite=smoke "$@"
     ;;

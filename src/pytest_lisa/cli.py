@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -63,6 +66,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def ansible_command(name: str) -> str:
+    """An Ansible command from the environment LISA is installed in, else from PATH."""
+    sibling = os.path.join(os.path.dirname(sys.executable), name)
+    found = sibling if os.access(sibling, os.X_OK) else shutil.which(name)
+    if not found:
+        raise errors.LisaError(f"{name} is not installed; install LISA with pip, which brings ansible-core")
+    return found
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    """Delete every target of the pool through the collection's cleanup playbook."""
+    command = [ansible_command("ansible-playbook"), "lisa.core.cleanup"]
+    if args.state_dir:
+        command += ["-e", f"lisa_state_dir={os.path.abspath(args.state_dir)}"]
+    return subprocess.run(command, check=False).returncode and 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lisa",
@@ -75,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a runbook and print its resolved targets")
     check.add_argument("runbook", metavar="RUNBOOK", help="runbook YAML file")
     check.set_defaults(func=cmd_check)
+    cleanup = sub.add_parser("cleanup", help="delete every target of the pool, whatever its state (safe twice)")
+    cleanup.add_argument("--state-dir", help="LISA state directory (default: $LISA_STATE_DIR, else .lisa)")
+    cleanup.set_defaults(func=cmd_cleanup)
     return parser
 
 

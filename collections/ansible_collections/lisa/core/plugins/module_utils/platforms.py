@@ -62,6 +62,8 @@ class Platform:
     cost: float = 1.0
     # Whether one target group may have several identical instances (``count``).
     scalable: bool = True
+    # Whether LISA reaches the target's SSH through a port it forwards on 127.0.0.1 (QEMU user networking).
+    forwards_ssh: bool = False
 
 
 PLATFORMS: Dict[str, Platform] = {}
@@ -109,6 +111,7 @@ register(
             "disks": DISKS,
             "nics": NICS,
             "uri": _string("libvirt connection URI.", r"^[a-z+]+://"),
+            "ssh_port": _integer(1024, 65535, "Port on 127.0.0.1 forwarded to the VM's SSH; a free one by default."),
             "kernel_cmdline": _string("Extra kernel command line for direct kernel boot."),
         },
         defaults={
@@ -120,6 +123,7 @@ register(
             "uri": "qemu:///system",
         },
         cost=1.0,
+        forwards_ssh=True,
     )
 )
 

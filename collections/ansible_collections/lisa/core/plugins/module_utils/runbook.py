@@ -160,6 +160,10 @@ class TargetSpec:
     cost: float = 1.0
     params: Mapping[str, Any] = field(default_factory=dict)
 
+    def instance_names(self) -> List[str]:
+        """Names of the target's instances in the pool and the inventory: ``<name>-1`` ... ``<name>-<count>``."""
+        return ["%s-%d" % (self.name, number) for number in range(1, self.count + 1)]
+
     def to_dict(self) -> Dict[str, Any]:
         data: Dict[str, Any] = {"name": self.name, "platform": self.platform, "count": self.count}
         data["features"] = list(self.features)

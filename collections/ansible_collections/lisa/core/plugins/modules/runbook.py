@@ -69,6 +69,12 @@ criteria:
   type: list
   elements: dict
   sample: [{"priority": 0}]
+instances:
+  description: One entry per target instance to deploy, with its name and its target group.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"name": "debian-1", "target": {"name": "debian", "platform": "libvirt", "count": 1}}]
 suites:
   description: Names of the suites this runbook offers.
   returned: success
@@ -102,6 +108,7 @@ def main():
     module.exit_json(
         changed=False,
         targets=[spec.to_dict() for spec in book.targets],
+        instances=[{"name": name, "target": spec.to_dict()} for spec in book.targets for name in spec.instance_names()],
         criteria=[dict(entry.source) for entry in criteria.entries],
         suites=sorted(book.suites),
     )

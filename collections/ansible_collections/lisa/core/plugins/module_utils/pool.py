@@ -1,0 +1,338 @@
+# -*- coding: utf-8 -*-
+# Copyright: LISA developers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The target pool: every target LISA deployed, in one JSON file under the state directory.
+
+A record is written *before* the platform is asked to create anything (state ``deploying``, with the
+resource name LISA will use), so a run killed at any moment leaves records from which ``cleanup``
+deletes everything. Writers hold a file lock (the ``filelock`` package); every write goes to a temporary
+file that is flushed, fsynced and renamed over the pool, so readers without the lock always see a whole,
+valid file. The pool file and the pool's SSH key are mode 0600, the state directory 0700.
+
+States: deploying -> ready -> deleting -> (record removed); failed (deploy went wrong), bad (deployed but
+unreachable). A ready record may carry a lease: the run or test using it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import secrets
+import socket
+import subprocess
+import tempfile
+from typing import Any, Dict, Iterator, List, Mapping, Optional
+
+from ansible_collections.lisa.core.plugins.module_utils.errors import LisaError
+from ansible_collections.lisa.core.plugins.module_utils.platforms import PLATFORMS
+
+try:
+    from filelock import FileLock, Timeout
+
+    HAS_FILELOCK = True
+except ImportError:  # pragma: no cover - exercised only where filelock is missing
+    HAS_FILELOCK = False
+
+FORMAT = 1
+STATES = ("deploying", "ready", "deleting", "failed", "bad")
+DEFAULT_STATE_DIR = ".lisa"
+LOCK_TIMEOUT = 60.0
+
+
+def default_state_dir() -> str:
+    return os.environ.get("LISA_STATE_DIR") or DEFAULT_STATE_DIR
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(taken: "set[int]", host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on and no pool record claims."""
+    for _attempt in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
+        if port not in taken:
+            return port
+    raise LisaError("found no free TCP port on %s" % host)
+
+
+class Pool:
+    """The pool file ``<state_dir>/pool.json`` with its lock, SSH key pair and known_hosts."""
+
+    def __init__(self, state_dir: Optional[str] = None) -> None:
+        self.state_dir = os.path.abspath(os.path.expanduser(state_dir or default_state_dir()))
+        self.path = os.path.join(self.state_dir, "pool.json")
+        self.lock_path = os.path.join(self.state_dir, "pool.lock")
+        self.private_key = os.path.join(self.state_dir, "id_ed25519")
+        self.known_hosts = os.path.join(self.state_dir, "known_hosts")
+        self.logs_dir = os.path.join(self.state_dir, "logs")
+
+    # -- file access ------------------------------------------------------------------------------------
+
+    def _ensure_dir(self) -> None:
+        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        os.makedirs(self.logs_dir, mode=0o700, exist_ok=True)
+
+    def read(self) -> Dict[str, Any]:
+        """The pool as it is now; no lock needed, since writes replace the file atomically."""
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except FileNotFoundError:
+            return self._empty()
+        except ValueError as error:
+            raise LisaError(
+                "the pool file %s is not valid JSON (%s); move it away to start a new pool" % (self.path, error)
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("targets"), dict):
+            raise LisaError("the pool file %s has no 'targets' mapping; move it away to start a new pool" % self.path)
+        if data.get("format") != FORMAT:
+            raise LisaError(
+                "the pool file %s has format %r; this LISA reads format %d" % (self.path, data.get("format"), FORMAT)
+            )
+        return data
+
+    def _empty(self) -> Dict[str, Any]:
+        return {"format": FORMAT, "pool_id": secrets.token_hex(3), "targets": {}}
+
+    def _write(self, data: Mapping[str, Any]) -> None:
+        handle, temporary = tempfile.mkstemp(prefix=".pool.", suffix=".json", dir=self.state_dir)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(data, stream, indent=2, sort_keys=True)
+                stream.write("\n")
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+        directory = os.open(self.state_dir, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        if not HAS_FILELOCK:
+            raise LisaError("the LISA pool needs the Python package filelock: pip install filelock")
+        self._ensure_dir()
+        try:
+            with FileLock(self.lock_path, timeout=LOCK_TIMEOUT):
+                yield
+        except Timeout:
+            raise LisaError(
+                "the pool %s stayed locked for %ds; is another LISA run stuck?" % (self.path, LOCK_TIMEOUT)
+            ) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Dict[str, Any]]:
+        """Lock, read, let the caller change the data, write it back (only if nothing was raised)."""
+        with self.locked():
+            data = self.read()
+            yield data
+            self._write(data)
+
+    # -- records ----------------------------------------------------------------------------------------
+
+    def records(self) -> List[Dict[str, Any]]:
+        return [self.read()["targets"][name] for name in sorted(self.read()["targets"])]
+
+    def get(self, name: str) -> Optional[Dict[str, Any]]:
+        record = self.read()["targets"].get(name)
+        return dict(record) if record is not None else None
+
+    def reserve(
+        self,
+        name: str,
+        group: str,
+        platform: str,
+        spec: Mapping[str, Any],
+        run: str = "",
+    ) -> Dict[str, Any]:
+        """Write the ``deploying`` record for a target before anything is created.
+
+        Returns the record. If the target already has a record in state ready, that record is returned
+        unchanged (``reserved`` false): deploying twice does not create twice.
+        """
+        with self.transaction() as data:
+            existing = data["targets"].get(name)
+            if existing is not None:
+                if existing["state"] == "ready":
+                    return dict(existing, reserved=False)
+                raise LisaError(
+                    "target %s already has a record in state %s (from run %s); run 'lisa cleanup' or "
+                    "playbooks/cleanup.yml first" % (name, existing["state"], existing.get("run") or "unknown")
+                )
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+            record: Dict[str, Any] = {
+                "name": name,
+                "group": group,
+                "platform": platform,
+                "state": "deploying",
+                "resource": "lisa-%s-%s" % (data["pool_id"], name),
+                "run": run,
+                "spec": dict(spec),
+                "created": now(),
+                "updated": now(),
+                # A new log for every deploy: host keys are read from it, never from an older boot's.
+                "serial_log": os.path.join(self.logs_dir, "%s.%s-%s.serial.log" % (name, stamp, secrets.token_hex(2))),
+                "connection": {},
+                "capabilities": {},
+                "lease": None,
+            }
+            ssh_port = spec.get("ssh_port")
+            if platform in PLATFORMS and PLATFORMS[platform].forwards_ssh:
+                taken = {r.get("forward_port") for r in data["targets"].values()}
+                if ssh_port:
+                    if ssh_port in taken or not port_is_free(ssh_port):
+                        raise LisaError(
+                            "target %s: port %d on 127.0.0.1 is already taken; choose another ssh_port or leave "
+                            "it out to get a free one" % (name, ssh_port)
+                        )
+                    record["forward_port"] = ssh_port
+                else:
+                    record["forward_port"] = free_port({int(p) for p in taken if p})
+            data["targets"][name] = record
+            return dict(record, reserved=True)
+
+    def update(self, name: str, **fields: Any) -> Dict[str, Any]:
+        with self.transaction() as data:
+            record = data["targets"].get(name)
+            if record is None:
+                raise LisaError("the pool has no target named %s" % name)
+            state = fields.get("state")
+            if state is not None and state not in STATES:
+                raise ValueError("unknown pool state %r" % state)
+            record.update(fields)
+            record["updated"] = now()
+            return dict(record)
+
+    def remove(self, name: str) -> bool:
+        """Forget a target and its host keys; returns whether there was a record."""
+        with self.transaction() as data:
+            record = data["targets"].pop(name, None)
+            if record is not None:
+                self._forget_host_keys(record)
+            return record is not None
+
+    # -- leases -----------------------------------------------------------------------------------------
+
+    def lease(
+        self, owner: str, names: Optional[List[str]] = None, group: Optional[str] = None, pid: Optional[int] = None
+    ) -> Optional[str]:
+        """Lease one ready, unleased target (of ``names`` or ``group`` if given) to ``owner``.
+
+        A lease whose holder process is gone is taken over. Returns the target's name, or None.
+        """
+        holder = os.getpid() if pid is None else pid
+        with self.transaction() as data:
+            for name in sorted(data["targets"]):
+                record = data["targets"][name]
+                if record["state"] != "ready" or (names is not None and name not in names):
+                    continue
+                if group is not None and record["group"] != group:
+                    continue
+                lease = record.get("lease")
+                if lease and process_alive(int(lease.get("pid", 0))):
+                    continue
+                record["lease"] = {"owner": owner, "pid": holder, "since": now()}
+                return str(name)
+        return None
+
+    def release(self, name: str, owner: str) -> None:
+        with self.transaction() as data:
+            record = data["targets"].get(name)
+            if record is None:
+                return
+            lease = record.get("lease")
+            if lease and lease.get("owner") != owner:
+                raise LisaError("target %s is leased by %s, not %s" % (name, lease.get("owner"), owner))
+            record["lease"] = None
+
+    # -- SSH trust --------------------------------------------------------------------------------------
+
+    def ensure_keypair(self) -> str:
+        """The pool's ed25519 key (created once, mode 0600); returns the public key line."""
+        with self.locked():
+            if not os.path.exists(self.private_key):
+                subprocess.run(
+                    ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lisa-pool", "-f", self.private_key],
+                    check=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                )
+                os.chmod(self.private_key, 0o600)
+            if not os.path.exists(self.known_hosts):
+                with open(self.known_hosts, "a", encoding="utf-8"):
+                    pass
+                os.chmod(self.known_hosts, 0o600)
+        with open(self.private_key + ".pub", encoding="utf-8") as handle:
+            return handle.read().strip()
+
+    def record_host_keys(self, name: str, host: str, port: int, keys: List[str]) -> None:
+        """Trust ``keys`` (``type base64`` lines) for host:port, replacing what was known for it."""
+        pattern = host if port == 22 else "[%s]:%d" % (host, port)
+        lines = []
+        for key in keys:
+            parts = key.split()
+            if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-")):
+                raise LisaError("target %s: %r is not an SSH public host key" % (name, key))
+            lines.append("%s %s %s\n" % (pattern, parts[0], parts[1]))
+        if not lines:
+            raise LisaError("target %s: no SSH host key was found to trust" % name)
+        with self.locked():
+            kept = [line for line in self._known_host_lines() if line.split(" ", 1)[0] != pattern]
+            self._write_known_hosts(kept + lines)
+
+    def _known_host_lines(self) -> List[str]:
+        try:
+            with open(self.known_hosts, encoding="utf-8") as handle:
+                return handle.readlines()
+        except FileNotFoundError:
+            return []
+
+    def _write_known_hosts(self, lines: List[str]) -> None:
+        handle, temporary = tempfile.mkstemp(prefix=".known_hosts.", dir=self.state_dir)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.writelines(lines)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, self.known_hosts)
+
+    def _forget_host_keys(self, record: Mapping[str, Any]) -> None:
+        connection = record.get("connection") or {}
+        host, port = connection.get("host"), connection.get("port")
+        if not host:
+            return
+        pattern = host if port in (None, 22) else "[%s]:%d" % (host, int(port))
+        lines = self._known_host_lines()
+        kept = [line for line in lines if line.split(" ", 1)[0] != pattern]
+        if kept != lines:
+            self._write_known_hosts(kept)

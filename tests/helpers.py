@@ -1,0 +1,75 @@
+"""Running LISA's real commands from tests, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+class Lisa:
+    """One isolated LISA project state (its own state directory) and the commands to drive it."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        # SSH control sockets of this test, apart from the user's ~/.ansible/cp; short, because a Unix
+        # socket path is limited to 108 bytes and pytest's tmp_path is long.
+        self.control_dir = Path(tempfile.mkdtemp(prefix="lisa-cp-"))
+        self.env = dict(
+            os.environ,
+            PATH=f"{BIN}:{os.environ['PATH']}",
+            LISA_STATE_DIR=str(state_dir),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            PYTHONUNBUFFERED="1",
+            ANSIBLE_SSH_CONTROL_PATH_DIR=str(self.control_dir),
+        )
+
+    def runbook(self, data: dict[str, Any], name: str = "runbook.yml") -> Path:
+        path = self.state_dir.parent / name
+        path.write_text(yaml.safe_dump(data))
+        return path
+
+    def run(self, *argv: str, timeout: float = 900, check: bool = False) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            argv, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+            )
+        return result
+
+    def playbook(
+        self, name: str, runbook: Path | None = None, *extra: str, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        args = ["ansible-playbook", f"playbooks/{name}.yml"]
+        if runbook is not None:
+            args += ["-e", f"runbook={runbook}"]
+        return self.run(*args, *extra, check=check)
+
+    def inventory(self) -> dict[str, Any]:
+        result = self.run("ansible-inventory", "-i", "inventory/lisa.yml", "--list", check=True)
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    def pool(self) -> dict[str, Any]:
+        path = self.state_dir / "pool.json"
+        return json.loads(path.read_text())["targets"] if path.exists() else {}  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """End the SSH master connections this test opened and remove their sockets."""
+        for socket in self.control_dir.iterdir():
+            subprocess.run(
+                ["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "lisa-target"], capture_output=True, check=False
+            )
+        shutil.rmtree(self.control_dir, ignore_errors=True)
