@@ -120,8 +120,8 @@ def test_unreachable_machine_fails_clearly_and_leaves_nothing(lisa: Lisa, ssh_fl
     result = lisa.playbook("deploy", runbook)
     assert result.returncode != 0
     assert (
-        f"deploying target m2-1 (ssh) failed in 'Check that the machine answers': {down.address}:22 does not answer"
-        in result.stdout
+        f"deploying target m2-1 (ssh) failed in 'Wait for the machine to answer and read its host keys': "
+        f"{down.address}:22 does not answer over SSH after 10s" in result.stdout
     )
     assert list(lisa.pool()) == ["m1-1"]  # the reachable one deployed; the other left no record
 

@@ -336,3 +336,57 @@ class Pool:
         kept = [line for line in lines if line.split(" ", 1)[0] != pattern]
         if kept != lines:
             self._write_known_hosts(kept)
+
+
+# The arguments of lisa.core.pool: the module (documentation, and any host) and the action plugin (the
+# controller, without starting a Python interpreter per call) both take these and both call apply().
+ARGUMENT_SPEC: Dict[str, Any] = {
+    "state_dir": {"type": "path"},
+    "name": {"type": "str", "required": True},
+    "state": {
+        "type": "str",
+        "required": True,
+        "choices": ["deploying", "ready", "deleting", "failed", "bad", "absent"],
+    },
+    "group": {"type": "str"},
+    "platform": {"type": "str"},
+    "spec": {"type": "dict", "default": {}},
+    "run": {"type": "str", "default": ""},
+    "connection": {"type": "dict"},
+    "capabilities": {"type": "dict"},
+    "host_keys": {"type": "list", "elements": "str", "no_log": False},
+    "error": {"type": "str"},
+    "data": {"type": "dict"},
+}
+REQUIRED_IF = [("state", "deploying", ("group", "platform"))]
+
+
+def apply(params: Mapping[str, Any]) -> Dict[str, Any]:
+    """Carry out one lisa.core.pool call; returns the result, raises LisaError (with ``partial``)."""
+    pool = Pool(params["state_dir"])
+    name, state = params["name"], params["state"]
+    result: Dict[str, Any] = {"changed": False, "reserved": False, "record": {}}
+    result["public_key"] = pool.ensure_keypair()
+    if state == "deploying" and not (params["connection"] or params["host_keys"] or params["data"]):
+        record = pool.reserve(name, params["group"], params["platform"], params["spec"], params["run"])
+        result["reserved"] = record.pop("reserved")
+        result["changed"] = result["reserved"]
+        result["record"] = record
+    elif state == "absent":
+        result["changed"] = pool.remove(name)
+    else:
+        fields: Dict[str, Any] = {"state": state}
+        for key in ("connection", "capabilities", "error", "data"):
+            if params[key] is not None:
+                fields[key] = params[key]
+        if params["host_keys"]:
+            connection = params["connection"] or (pool.get(name) or {}).get("connection") or {}
+            if not connection.get("host"):
+                raise LisaError("target %s: host keys need the connection's host and port" % name)
+            pool.record_host_keys(name, connection["host"], int(connection.get("port", 22)), params["host_keys"])
+        result["record"] = pool.update(name, **fields)
+        result["changed"] = True
+    result["private_key_file"] = pool.private_key
+    result["known_hosts"] = pool.known_hosts
+    result["state_dir"] = pool.state_dir
+    return result

@@ -19,6 +19,8 @@ description:
   - O(state=deploying) with O(connection), O(host_keys) or O(data) updates the record of a target being deployed.
   - O(state=ready) stores how to connect, the measured capabilities and the trusted SSH host keys.
   - O(state=absent) forgets the target and its host keys.
+  - The pool is on the controller; an action plugin of the same name does the work there, without
+    starting a Python interpreter for each call.
 author:
   - LISA developers (@lisa-developers)
 extends_documentation_fragment:
@@ -116,64 +118,23 @@ known_hosts:
   description: Path of the pool's known_hosts file.
   returned: always
   type: str
+state_dir:
+  description: The absolute state directory.
+  returned: always
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lisa.core.plugins.module_utils.errors import LisaError
-from ansible_collections.lisa.core.plugins.module_utils.pool import Pool
+from ansible_collections.lisa.core.plugins.module_utils.pool import ARGUMENT_SPEC, REQUIRED_IF, apply
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "state_dir": {"type": "path"},
-            "name": {"type": "str", "required": True},
-            "state": {
-                "type": "str",
-                "required": True,
-                "choices": ["deploying", "ready", "deleting", "failed", "bad", "absent"],
-            },
-            "group": {"type": "str"},
-            "platform": {"type": "str"},
-            "spec": {"type": "dict", "default": {}},
-            "run": {"type": "str", "default": ""},
-            "connection": {"type": "dict"},
-            "capabilities": {"type": "dict"},
-            "host_keys": {"type": "list", "elements": "str", "no_log": False},
-            "error": {"type": "str"},
-            "data": {"type": "dict"},
-        },
-        required_if=[("state", "deploying", ("group", "platform"))],
-    )
-    params = module.params
-    pool = Pool(params["state_dir"])
-    name, state = params["name"], params["state"]
-    result = {"changed": False, "reserved": False, "record": {}}
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
     try:
-        result["public_key"] = pool.ensure_keypair()
-        if state == "deploying" and not (params["connection"] or params["host_keys"] or params["data"]):
-            record = pool.reserve(name, params["group"], params["platform"], params["spec"], params["run"])
-            result["reserved"] = record.pop("reserved")
-            result["changed"] = result["reserved"]
-            result["record"] = record
-        elif state == "absent":
-            result["changed"] = pool.remove(name)
-        else:
-            fields = {"state": state}
-            for key in ("connection", "capabilities", "error", "data"):
-                if params[key] is not None:
-                    fields[key] = params[key]
-            if params["host_keys"]:
-                connection = params["connection"] or (pool.get(name) or {}).get("connection") or {}
-                if not connection.get("host"):
-                    raise LisaError("target %s: host keys need the connection's host and port" % name)
-                pool.record_host_keys(name, connection["host"], int(connection.get("port", 22)), params["host_keys"])
-            result["record"] = pool.update(name, **fields)
-            result["changed"] = True
+        result = apply(module.params)
     except LisaError as error:
-        module.fail_json(msg=str(error), **result)
-    result["private_key_file"] = pool.private_key
-    result["known_hosts"] = pool.known_hosts
+        module.fail_json(msg=str(error))
     module.exit_json(**result)
 
 
