@@ -83,6 +83,19 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     return subprocess.run(command, check=False).returncode and 1
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    """The test inventory: pytest collects the tests and the lisa plugin counts them."""
+    import pytest  # noqa: PLC0415 - only this command needs pytest loaded
+
+    paths = args.paths or (["pytests"] if os.path.isdir("pytests") else [])
+    options = ["--lisa-list", "-q", "-p", "no:cacheprovider"]
+    for name in ("runbook", "suite", "criteria"):
+        if getattr(args, name):
+            options += [f"--lisa-{name}", getattr(args, name)]
+    code = pytest.main([*options, *paths])
+    return EXIT_OK if code in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) else EXIT_USAGE
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lisa",
@@ -95,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a runbook and print its resolved targets")
     check.add_argument("runbook", metavar="RUNBOOK", help="runbook YAML file")
     check.set_defaults(func=cmd_check)
+    listing = sub.add_parser("list", help="print the test inventory: counts by area, category, priority, platform")
+    listing.add_argument("paths", nargs="*", help="test files or folders (default: pytests/)")
+    listing.add_argument("-r", "--runbook", help="apply this runbook's criteria")
+    listing.add_argument("-s", "--suite", help="list only this suite's tests")
+    listing.add_argument("-c", "--criteria", help="criteria as inline YAML")
+    listing.set_defaults(func=cmd_list)
     cleanup = sub.add_parser("cleanup", help="delete every target of the pool, whatever its state (safe twice)")
     cleanup.add_argument("--state-dir", help="LISA state directory (default: $LISA_STATE_DIR, else .lisa)")
     cleanup.set_defaults(func=cmd_cleanup)

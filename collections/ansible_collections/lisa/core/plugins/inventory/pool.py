@@ -112,8 +112,7 @@ def host_vars(pool, record):
             "ansible_user": connection.get("user", "root"),
             "ansible_ssh_private_key_file": connection.get("private_key_file") or pool.private_key,
             # testinfra reads host key checking from here, not from host_key_checking.
-            "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
-            % pool.known_hosts,
+            "ansible_ssh_common_args": pool.ssh_common_args,
         }
     )
     return variables

@@ -64,11 +64,20 @@ CRITERIA_SCHEMA: Dict[str, Any] = {
 class Selectable(Protocol):
     """What criteria look at: a test's name and its LISA metadata."""
 
-    name: str
-    area: str
-    category: str
-    priority: int
-    tags: Tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def area(self) -> str: ...
+
+    @property
+    def category(self) -> str: ...
+
+    @property
+    def priority(self) -> int: ...
+
+    @property
+    def tags(self) -> Tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,18 @@ class Pool:
         self.known_hosts = os.path.join(self.state_dir, "known_hosts")
         self.logs_dir = os.path.join(self.state_dir, "logs")
 
+    @property
+    def ssh_common_args(self) -> str:
+        """SSH options for every connection to the pool's targets (Ansible and testinfra read them).
+
+        Host keys are checked against the pool's own known_hosts; a connection whose machine went away
+        (a reboot) is dropped after 15 s instead of hanging every command sent through it.
+        """
+        return (
+            "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes "
+            "-o ServerAliveInterval=5 -o ServerAliveCountMax=3" % self.known_hosts
+        )
+
     # -- file access ------------------------------------------------------------------------------------
 
     def _ensure_dir(self) -> None:
@@ -388,5 +400,6 @@ def apply(params: Mapping[str, Any]) -> Dict[str, Any]:
         result["changed"] = True
     result["private_key_file"] = pool.private_key
     result["known_hosts"] = pool.known_hosts
+    result["ssh_common_args"] = pool.ssh_common_args
     result["state_dir"] = pool.state_dir
     return result

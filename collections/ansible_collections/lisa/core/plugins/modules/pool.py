@@ -118,6 +118,10 @@ known_hosts:
   description: Path of the pool's known_hosts file.
   returned: always
   type: str
+ssh_common_args:
+  description: SSH options for connections to the pool's targets (its known_hosts, strict host key checking).
+  returned: always
+  type: str
 state_dir:
   description: The absolute state directory.
   returned: always

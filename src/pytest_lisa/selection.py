@@ -1,0 +1,135 @@
+"""Which tests run on which targets: LISA metadata, criteria and requirements over pytest items.
+
+The logic is the shared core's (metadata, criteria, requirements); this module only connects it to
+pytest's collection: marks -> metadata, options and runbook -> criteria, testinfra's host -> capabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pytest_lisa.core import criteria, errors, metadata, requirements, runbook
+
+METADATA_KEY = pytest.StashKey[metadata.Metadata]()
+
+
+def mark_fields(node: pytest.Item | pytest.Collector) -> list[dict[str, Any]]:
+    """The fields of every ``lisa`` mark on a test, farthest first (module, class, function)."""
+    found = []
+    for mark in reversed(list(node.iter_markers("lisa"))):
+        if mark.args:
+            raise errors.ValidationError(
+                [errors.Problem("", "takes keyword arguments only, e.g. @pytest.mark.lisa(priority=0)")],
+                f"lisa mark of {function_name(node) if isinstance(node, pytest.Item) else node.name}",
+            )
+        found.append(dict(mark.kwargs))
+    return found
+
+
+def function_name(item: pytest.Item) -> str:
+    return getattr(item, "originalname", None) or item.name
+
+
+def metadata_of(item: pytest.Item) -> metadata.Metadata:
+    """The item's LISA metadata (validated and cached on the item)."""
+    if METADATA_KEY not in item.stash:
+        doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
+        item.stash[METADATA_KEY] = metadata.merge(
+            mark_fields(item), name=function_name(item), description=" ".join(doc.split())
+        )
+    return item.stash[METADATA_KEY]
+
+
+def unwrap(value: Any) -> Any:
+    """Plain data from ``ansible-inventory --list``, which marks untrusted strings {"__ansible_unsafe": s}."""
+    if isinstance(value, Mapping):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: unwrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Target:
+    """The target an item runs on, as testinfra's host parameter names it."""
+
+    name: str
+    capabilities: requirements.Capabilities | None
+
+
+def target_of(item: pytest.Item) -> Target | None:
+    callspec = getattr(item, "callspec", None)
+    host = callspec.params.get("_testinfra_host") if callspec is not None else None
+    if host is None:
+        return None
+    backend = host.backend
+    name = str(getattr(backend, "host", None) or backend.get_pytest_id())
+    if getattr(backend, "NAME", "") != "ansible":
+        return Target(name, None)
+    variables = unwrap(backend.get_variables())
+    found = variables.get("lisa_capabilities")
+    if not found:
+        return Target(name, None)
+    return Target(name, requirements.Capabilities.from_dict(found))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    item: pytest.Item
+    selected: bool
+    times: int
+    reason: str
+
+
+def load_criteria(config: pytest.Config) -> criteria.Criteria:
+    """The criteria of this run: the suite's entries, then --lisa-criteria's (else the runbook's)."""
+    book = None
+    path = config.getoption("lisa_runbook") or config.getini("lisa_runbook")
+    if path:
+        book = runbook.load_file(str(path))
+    entries: list[Any] = []
+    suite = config.getoption("lisa_suite")
+    if suite:
+        if book is not None:
+            entries += [dict(e.source) for e in book.suite(suite).entries]
+        elif suite in runbook.BUILTIN_SUITES:
+            entries += runbook.BUILTIN_SUITES[suite]
+        else:
+            raise errors.LisaError(
+                f"--lisa-suite: unknown suite {suite!r}; built in: {', '.join(sorted(runbook.BUILTIN_SUITES))}"
+                " (a runbook given with --lisa-runbook can add more)"
+            )
+    inline = config.getoption("lisa_criteria")
+    if inline:
+        data = runbook.parse_yaml(inline, "--lisa-criteria")
+        if isinstance(data, Mapping):
+            data = [data]
+        entries += data if isinstance(data, list) else [data]
+    elif book is not None:
+        entries += [dict(e.source) for e in book.criteria.entries]
+    return criteria.Criteria.from_data(entries, ["criteria"], "--lisa-criteria" if inline else "")
+
+
+def judge(items: Iterable[pytest.Item], chosen: criteria.Criteria) -> list[Verdict]:
+    """Decide each item: criteria on its metadata, then its requirement against its target."""
+    verdicts = []
+    for item in items:
+        meta = metadata_of(item)
+        decision = chosen.explain(meta)
+        if not decision.selected:
+            verdicts.append(Verdict(item, False, 0, decision.reason))
+            continue
+        target = target_of(item)
+        if target is not None and target.capabilities is not None:
+            met = meta.requirement().met_by(target.capabilities, f"target {target.name}")
+            if not met:
+                verdicts.append(Verdict(item, False, 0, met.explain()))
+                continue
+        verdicts.append(Verdict(item, True, decision.times, decision.reason))
+    return verdicts
