@@ -73,3 +73,11 @@ class Lisa:
                 ["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "lisa-target"], capture_output=True, check=False
             )
         shutil.rmtree(self.control_dir, ignore_errors=True)
+
+
+def libvirt_domains() -> list[str]:
+    """Names of the LISA domains libvirt knows, running or not."""
+    out = subprocess.run(
+        ["virsh", "-c", "qemu:///system", "list", "--all", "--name"], capture_output=True, text=True, check=True
+    )
+    return [line for line in out.stdout.split() if line.startswith("lisa-")]

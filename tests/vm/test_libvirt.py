@@ -14,18 +14,11 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Lisa
+from tests.helpers import Lisa, libvirt_domains
 
 pytestmark = pytest.mark.vm
 
 VM = {"name": "vm", "platform": "libvirt", "memory_mb": 1024, "disks": [{"size_gb": 1}], "features": ["serial_console"]}
-
-
-def domains() -> list[str]:
-    out = subprocess.run(
-        ["virsh", "-c", "qemu:///system", "list", "--all", "--name"], capture_output=True, text=True, check=True
-    )
-    return [line for line in out.stdout.split() if line.startswith("lisa-")]
 
 
 def leftovers(lisa: Lisa, pool_id: str) -> dict[str, Any]:
@@ -34,7 +27,7 @@ def leftovers(lisa: Lisa, pool_id: str) -> dict[str, Any]:
         sorted(p.name for p in (lisa.state_dir / "libvirt").glob("*")) if (lisa.state_dir / "libvirt").exists() else []
     )
     return {
-        "domains": [d for d in domains() if d.startswith(f"lisa-{pool_id}-")],
+        "domains": [d for d in libvirt_domains() if d.startswith(f"lisa-{pool_id}-")],
         "disks": disks,
         "records": sorted(lisa.pool()),
     }
@@ -65,7 +58,7 @@ def test_vm_and_ssh_machines_deploy_inventory_testinfra_restart_delete(lisa: Lis
     assert vm["lisa_capabilities"]["hostname"] == {"__ansible_unsafe": "vm-1"}  # reported by the target: untrusted
     serial = Path(vm["lisa_serial_log"]).read_text(errors="replace")
     assert "LISA-HOSTKEY ssh-ed25519" in serial and "Linux version" in serial
-    assert domains().count(f"lisa-{ident}-vm-1") == 1
+    assert libvirt_domains().count(f"lisa-{ident}-vm-1") == 1
 
     tests = tmp_path / "test_on_targets.py"
     tests.write_text(
@@ -132,7 +125,7 @@ def run_and_kill(lisa: Lisa, runbook: Path, moment: str, deadline: float = 240) 
             assert process.poll() is None, f"the deploy ended before the moment '{moment}'"
             record = lisa.pool().get("vm-1") if (lisa.state_dir / "pool.json").exists() else None
             if record is not None:
-                created = record["resource"] in domains()
+                created = record["resource"] in libvirt_domains()
                 if moment == "recorded" and record["state"] == "deploying":
                     break
                 if moment == "created" and created and not record["connection"]:
@@ -209,4 +202,4 @@ def test_deploy_failing_halfway_deletes_the_vm(lisa: Lisa) -> None:
     )
     assert "the VM did not boot to its SSH set-up in 25 s" in result.stdout
     assert_nothing_left(lisa)
-    assert not [d for d in domains() if d.endswith("-vm-1")]
+    assert not [d for d in libvirt_domains() if d.endswith("-vm-1")]
