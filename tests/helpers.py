@@ -58,6 +58,20 @@ class Lisa:
             args += ["-e", f"runbook={runbook}"]
         return self.run(*args, *extra, check=check)
 
+    def pytest(self, path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        """pytest on the pool's targets through testinfra's ansible connection and the LISA inventory."""
+        return self.run(
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-v",
+            "--connection=ansible",
+            "--ansible-inventory=inventory/lisa.yml",
+            "--hosts=lisa",
+            *extra,
+            str(path),
+        )
+
     def inventory(self) -> dict[str, Any]:
         result = self.run("ansible-inventory", "-i", "inventory/lisa.yml", "--list", check=True)
         return json.loads(result.stdout)  # type: ignore[no-any-return]

@@ -38,16 +38,7 @@ def test_tests_run_only_where_their_requirement_is_met(lisa: Lisa, ssh_fleet, tm
             assert host.run("true").rc == 0
         """)
     )
-    result = lisa.run(
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-v",
-        "--connection=ansible",
-        "--ansible-inventory=inventory/lisa.yml",
-        "--hosts=lisa",
-        str(tests),
-    )
+    result = lisa.pytest(tests)
     assert result.returncode == 0, result.stdout[-5000:]
     out = result.stdout
     assert "4 passed, 8 deselected" in out

@@ -61,16 +61,7 @@ def test_deploy_inventory_testinfra_delete(lisa: Lisa, ssh_fleet, tmp_path: Path
             assert host.file("/root/.bashrc").exists is False
         """)
     )
-    result = lisa.run(
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--connection=ansible",
-        "--ansible-inventory=inventory/lisa.yml",
-        "--hosts=lisa",
-        "-v",
-        str(tests),
-    )
+    result = lisa.pytest(tests)
     assert result.returncode == 0, result.stdout[-4000:]
     assert result.stdout.count("PASSED") == 6
 

@@ -20,20 +20,6 @@ def deploy(lisa: Lisa, fleet) -> None:  # type: ignore[no-untyped-def]
     lisa.playbook("deploy", lisa.runbook({"targets": targets}), check=True)
 
 
-def pytest_on_targets(lisa: Lisa, path: Path, *extra: str):  # type: ignore[no-untyped-def]
-    return lisa.run(
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-v",
-        "--connection=ansible",
-        "--ansible-inventory=inventory/lisa.yml",
-        "--hosts=lisa",
-        *extra,
-        str(path),
-    )
-
-
 def test_helpers(lisa: Lisa, ssh_fleet, tmp_path: Path) -> None:
     fleet = ssh_fleet(1)
     deploy(lisa, fleet)
@@ -71,7 +57,7 @@ def test_helpers(lisa: Lisa, ssh_fleet, tmp_path: Path) -> None:
                 target.serial_log()
         """)
     )
-    result = pytest_on_targets(lisa, tests)
+    result = lisa.pytest(tests)
     assert result.returncode == 0, result.stdout[-5000:]
     assert "5 passed" in result.stdout
 
@@ -96,7 +82,7 @@ def test_parallel_never_runs_two_tests_on_one_target(lisa: Lisa, ssh_fleet, tmp_
         + body
     )
     junit = tmp_path / "junit.xml"
-    result = pytest_on_targets(lisa, tests, "-n", "2", f"--junitxml={junit}")
+    result = lisa.pytest(tests, "-n", "2", f"--junitxml={junit}")
     assert result.returncode == 0, result.stdout[-5000:]
     assert "12 passed" in result.stdout
     intervals: dict[str, list[tuple[float, float]]] = {}

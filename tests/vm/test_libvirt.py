@@ -70,16 +70,7 @@ def test_vm_and_ssh_machines_deploy_inventory_testinfra_restart_delete(lisa: Lis
             assert host.process.filter(comm="sshd")
         """)
     )
-    result = lisa.run(
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--connection=ansible",
-        "--ansible-inventory=inventory/lisa.yml",
-        "--hosts=lisa",
-        "-v",
-        str(tests),
-    )
+    result = lisa.pytest(tests)
     assert result.returncode == 0, result.stdout[-4000:]
     assert result.stdout.count("PASSED") == 8
 

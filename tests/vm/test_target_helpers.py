@@ -39,16 +39,6 @@ def test_reboot_restart_serial_log(lisa: Lisa, tmp_path: Path) -> None:
             assert "LISA-HOSTKEY ssh-ed25519" in log
         """)
     )
-    result = lisa.run(
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-v",
-        "-s",
-        "--connection=ansible",
-        "--ansible-inventory=inventory/lisa.yml",
-        "--hosts=lisa",
-        str(tests),
-    )
+    result = lisa.pytest(tests, "-s")
     assert result.returncode == 0, result.stdout[-6000:]
     assert "3 passed" in result.stdout
