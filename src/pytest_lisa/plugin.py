@@ -6,6 +6,9 @@ is namespaced ``--lisa-*`` and has an ini equivalent where it makes sense.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 
@@ -37,8 +40,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--lisa-list", action="store_true", help="print the test inventory by area, category, priority; run nothing"
     )
-    group.addoption("--lisa-mode", choices=MODES, help="preset of output and reporting: " + ", ".join(MODES))
-    group.addoption("--lisa-keep-targets", action="store_true", help="do not delete deployed targets at the end")
+    group.addoption(
+        "--lisa-mode", choices=MODES, help="preset of output and reporting (not available yet): " + ", ".join(MODES)
+    )
+    group.addoption(
+        "--lisa-keep-targets",
+        action="store_true",
+        help="keep the targets pytest deployed (not available yet: pytest does not deploy)",
+    )
     group.addoption("--lisa-delete-targets", action="store_true", help="delete every target in the pool and exit")
     parser.addini("lisa_runbook", "default runbook file (--lisa-runbook)")
     parser.addini("lisa_mode", "default user mode (--lisa-mode)")
@@ -56,10 +65,27 @@ def pytest_configure(config: pytest.Config) -> None:
         "lisa(platform=, category=, area=, priority=, tags=, features=, reuse=, count=, cpus=, memory_mb=, "
         "disks=, nics=): LISA test metadata; the closest mark (function, class, module) wins per field.",
     )
+    # Refused rather than ignored until they do something.
+    if config.getoption("lisa_mode") or config.getini("lisa_mode"):
+        raise pytest.UsageError("--lisa-mode is not available yet; use pytest's own options (-v, --pdb, --junitxml)")
+    if config.getoption("lisa_keep_targets"):
+        raise pytest.UsageError(
+            "--lisa-keep-targets: pytest does not deploy targets yet; targets deployed with playbooks/deploy.yml stay "
+            "until playbooks/delete.yml or 'lisa cleanup'"
+        )
     try:
         config.stash[CRITERIA_KEY] = selection.load_criteria(config)
     except errors.LisaError as error:
         raise pytest.UsageError(str(error)) from None
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--lisa-delete-targets: delete every target of the pool (the collection's cleanup playbook) and exit."""
+    if not config.getoption("lisa_delete_targets"):
+        return None
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    result = subprocess.run([playbook, "lisa.core.cleanup"], check=False)
+    return 0 if result.returncode == 0 else 1
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -172,3 +172,18 @@ def test_lisa_list_command(suite: pytest.Pytester) -> None:
     result = suite.run(str(Path(sys.executable).parent / "lisa"), "list", "--suite", "smoke", "test_targets.py")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*LISA test inventory: 2 tests*", "by area: network 1, storage 1"])
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--lisa-mode", "ci"], "--lisa-mode is not available yet"),
+        (["--lisa-keep-targets"], "--lisa-keep-targets: pytest does not deploy targets yet"),
+    ],
+)
+def test_options_not_available_yet_are_refused_not_ignored(
+    suite: pytest.Pytester, option: list[str], message: str
+) -> None:
+    result = suite.runpytest(*option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])

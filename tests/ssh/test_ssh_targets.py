@@ -155,6 +155,14 @@ def test_lisa_cleanup_command(lisa: Lisa, ssh_fleet) -> None:
     assert lisa.pool() == {}
 
 
+def test_pytest_lisa_delete_targets(lisa: Lisa, ssh_fleet) -> None:
+    fleet = ssh_fleet(1)
+    deploy(lisa, fleet)
+    result = lisa.run("pytest", "--lisa-delete-targets")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert lisa.pool() == {}
+
+
 def test_local_target_is_this_machine(lisa: Lisa) -> None:
     runbook = lisa.runbook({"targets": [{"name": "controller", "platform": "local"}]})
     lisa.playbook("deploy", runbook, check=True)
