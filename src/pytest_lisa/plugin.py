@@ -131,12 +131,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     verdicts = selection.judge(items, config.stash[CRITERIA_KEY])
     config.stash[VERDICTS_KEY] = verdicts
     kept = [v.item for v in verdicts if v.selected]
-    for item in kept:
-        found = selection.target_of(item)
-        if found is not None:
+    for verdict in verdicts:
+        if not verdict.selected:
+            continue
+        item = verdict.item
+        if verdict.target is not None:
             # With pytest-xdist's --dist loadgroup, all tests of one target go to one worker, one at a time.
-            item.add_marker(pytest.mark.xdist_group(found.name))
-            item.user_properties.append(("lisa_target", found.name))
+            item.add_marker(pytest.mark.xdist_group(verdict.target.name))
+            item.user_properties.append(("lisa_target", verdict.target.name))
         meta = selection.metadata_of(item)
         for key in ("area", "category", "priority", "platform", "tags", "features"):
             value = getattr(meta, key)

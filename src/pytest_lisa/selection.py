@@ -34,13 +34,19 @@ def function_name(item: pytest.Item) -> str:
     return getattr(item, "originalname", None) or item.name
 
 
+MERGED_KEY = pytest.StashKey[dict[tuple[str, str, str], metadata.Metadata]]()
+
+
 def metadata_of(item: pytest.Item) -> metadata.Metadata:
-    """The item's LISA metadata (validated and cached on the item)."""
+    """The item's LISA metadata, validated once per test function and set of marks, kept on the item."""
     if METADATA_KEY not in item.stash:
-        doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
-        item.stash[METADATA_KEY] = metadata.merge(
-            mark_fields(item), name=function_name(item), description=" ".join(doc.split())
-        )
+        fields = mark_fields(item)
+        key = (str(item.path), function_name(item), repr(fields))
+        merged = item.config.stash.setdefault(MERGED_KEY, {})
+        if key not in merged:
+            doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
+            merged[key] = metadata.merge(fields, name=function_name(item), description=" ".join(doc.split()))
+        item.stash[METADATA_KEY] = merged[key]
     return item.stash[METADATA_KEY]
 
 
@@ -63,11 +69,20 @@ class Target:
     capabilities: requirements.Capabilities | None
 
 
-def target_of(item: pytest.Item) -> Target | None:
+def target_of(item: pytest.Item, known: dict[int, Target] | None = None) -> Target | None:
+    """The target of an item; ``known`` caches it per testinfra host, which all items of a target share."""
     callspec = getattr(item, "callspec", None)
     host = callspec.params.get("_testinfra_host") if callspec is not None else None
     if host is None:
         return None
+    if known is not None:
+        if id(host) not in known:
+            known[id(host)] = _target(host)
+        return known[id(host)]
+    return _target(host)
+
+
+def _target(host: Any) -> Target:
     backend = host.backend
     name = str(getattr(backend, "host", None) or backend.get_pytest_id())
     if getattr(backend, "NAME", "") != "ansible":
@@ -85,6 +100,7 @@ class Verdict:
     selected: bool
     times: int
     reason: str
+    target: Target | None = None
 
 
 def load_criteria(config: pytest.Config) -> criteria.Criteria:
@@ -119,17 +135,18 @@ def load_criteria(config: pytest.Config) -> criteria.Criteria:
 def judge(items: Iterable[pytest.Item], chosen: criteria.Criteria) -> list[Verdict]:
     """Decide each item: criteria on its metadata, then its requirement against its target."""
     verdicts = []
+    known: dict[int, Target] = {}
     for item in items:
         meta = metadata_of(item)
         decision = chosen.explain(meta)
+        target = target_of(item, known)
         if not decision.selected:
-            verdicts.append(Verdict(item, False, 0, decision.reason))
+            verdicts.append(Verdict(item, False, 0, decision.reason, target))
             continue
-        target = target_of(item)
         if target is not None and target.capabilities is not None:
             met = meta.requirement().met_by(target.capabilities, f"target {target.name}")
             if not met:
-                verdicts.append(Verdict(item, False, 0, met.explain()))
+                verdicts.append(Verdict(item, False, 0, met.explain(), target))
                 continue
-        verdicts.append(Verdict(item, True, decision.times, decision.reason))
+        verdicts.append(Verdict(item, True, decision.times, decision.reason, target))
     return verdicts
