@@ -34,11 +34,9 @@ def test_failing_test_fails_the_play_by_name_and_targets_are_still_deleted(
         """)
     )
     results = tmp_path / "results"
-    result = lisa.run(
-        "ansible-playbook",
-        "playbooks/run.yml",
-        "-e",
-        f"runbook={runbook}",
+    result = lisa.playbook(
+        "run",
+        runbook,
         "-e",
         "suite=smoke",
         "-e",
@@ -64,11 +62,9 @@ def test_keep_targets_keeps_them(lisa: Lisa, ssh_fleet, tmp_path: Path) -> None:
     (tests / "test_ok.py").write_text(
         "import pytest\n\n@pytest.mark.lisa(priority=0)\ndef test_ok(target):\n    pass\n"
     )
-    result = lisa.run(
-        "ansible-playbook",
-        "playbooks/run.yml",
-        "-e",
-        f"runbook={runbook}",
+    result = lisa.playbook(
+        "run",
+        runbook,
         "-e",
         f"tests_dir={tests}",
         "-e",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Lisa, libvirt_domains
+from tests.helpers import REPO, Lisa, libvirt_domains
 
 pytestmark = pytest.mark.vm
 
@@ -104,7 +104,7 @@ def run_and_kill(lisa: Lisa, runbook: Path, moment: str, deadline: float = 240) 
     """Start a deploy and SIGKILL its whole process group when ``moment`` comes."""
     process = subprocess.Popen(
         ["ansible-playbook", "playbooks/deploy.yml", "-e", f"runbook={runbook}"],
-        cwd=lisa_repo(),
+        cwd=REPO,
         env=lisa.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -129,10 +129,6 @@ def run_and_kill(lisa: Lisa, runbook: Path, moment: str, deadline: float = 240) 
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def lisa_repo() -> Path:
-    return Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("moment", ["recorded", "created", "probing"])

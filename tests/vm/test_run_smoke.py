@@ -14,7 +14,7 @@ pytestmark = pytest.mark.vm
 
 def test_smoke_suite_on_a_local_vm(lisa: Lisa, tmp_path: Path) -> None:
     results = tmp_path / "results"
-    result = lisa.run("ansible-playbook", "playbooks/run.yml", "-e", "suite=smoke", "-e", f"results_dir={results}")
+    result = lisa.playbook("run", None, "-e", "suite=smoke", "-e", f"results_dir={results}")
     assert result.returncode == 0, result.stdout[-6000:]
     assert f"JUnit XML: {results}/junit.xml" in result.stdout
     suite = ET.parse(results / "junit.xml").getroot().find("testsuite")

@@ -175,7 +175,8 @@ class Pool:
     # -- records ----------------------------------------------------------------------------------------
 
     def records(self) -> List[Dict[str, Any]]:
-        return [self.read()["targets"][name] for name in sorted(self.read()["targets"])]
+        targets = self.read()["targets"]
+        return [targets[name] for name in sorted(targets)]
 
     def get(self, name: str) -> Optional[Dict[str, Any]]:
         record = self.read()["targets"].get(name)
