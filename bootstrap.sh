@@ -12,7 +12,9 @@ VENV=$ROOT/.venv
 # Debian packages the project needs on the controller.
 APT_PACKAGES=(python3 python3-venv python3-dev gcc git openssh-client pkg-config libvirt-dev
   # targets: libvirt/QEMU VMs, the Debian image build, sshd for the test fleet
-  libvirt-daemon-system qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-server iproute2)
+  libvirt-daemon-system qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-server iproute2
+  # the HTML reports are opened in a headless browser by the tests
+  chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

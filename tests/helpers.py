@@ -72,6 +72,14 @@ class Lisa:
             str(path),
         )
 
+    def pytest_ondemand(
+        self, path: Path, runbook: Path, *extra: str, timeout: float = 900
+    ) -> subprocess.CompletedProcess[str]:
+        """pytest deploying the runbook's targets itself (--lisa-runbook), testing, deleting."""
+        return self.run(
+            "pytest", "-p", "no:cacheprovider", "-v", f"--lisa-runbook={runbook}", *extra, str(path), timeout=timeout
+        )
+
     def inventory(self) -> dict[str, Any]:
         result = self.run("ansible-inventory", "-i", "inventory/lisa.yml", "--list", check=True)
         return json.loads(result.stdout)  # type: ignore[no-any-return]

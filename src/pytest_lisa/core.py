@@ -6,8 +6,9 @@ from ansible_collections.lisa.core.plugins.module_utils import (
     errors,
     metadata,
     platforms,
+    pool,
     requirements,
     runbook,
 )
 
-__all__ = ["backoff", "criteria", "errors", "metadata", "platforms", "requirements", "runbook"]
+__all__ = ["backoff", "criteria", "errors", "metadata", "platforms", "pool", "requirements", "runbook"]

@@ -6,21 +6,76 @@ is namespaced ``--lisa-*`` and has an ini equivalent where it makes sense.
 
 from __future__ import annotations
 
+import datetime
 import os
-import subprocess
-import sys
+import secrets
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from pytest_lisa import selection
-from pytest_lisa.core import criteria, errors
-from pytest_lisa.target import Target
+from pytest_lisa import ondemand, reports, runner, selection
+from pytest_lisa.core import criteria, errors, runbook
+from pytest_lisa.results import Metrics, ResultsStore
+from pytest_lisa.target import Leases, Target
 
-MODES = ("dev", "debug", "ci", "demo")
 CRITERIA_KEY = pytest.StashKey[criteria.Criteria]()
-VERDICTS_KEY = pytest.StashKey[list[selection.Verdict]]()
+VERDICTS_KEY = selection.VERDICTS_KEY
+RUN_KEY = pytest.StashKey["Run"]()
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A user mode: defaults for pytest's output and LISA's reports (LISAv3 design, "user modes")."""
+
+    description: str
+    verbose: int = 0
+    tbstyle: str = "auto"
+    reportchars: str = "fE"
+    keep_targets: bool = False
+    html: bool = True
+    junit: bool = False
+    pdb: bool = False
+    showlocals: bool = False
+    log_cli_level: str | None = None
+    timeout: int = 900  # seconds per test; 0: none
+    summary: bool = False
+
+
+MODES = {
+    "dev": Mode(
+        "writing tests: verbose, keeps the targets for the next run, HTML report",
+        verbose=1,
+        keep_targets=True,
+        timeout=1800,
+    ),
+    "debug": Mode(
+        "everything shown, debugger on failure, keeps the targets",
+        verbose=2,
+        tbstyle="long",
+        reportchars="A",
+        keep_targets=True,
+        pdb=True,
+        showlocals=True,
+        log_cli_level="DEBUG",
+        timeout=0,
+    ),
+    "ci": Mode("quiet console, full JUnit XML and HTML in the results folder", tbstyle="short", junit=True),
+    "demo": Mode("an executive summary", verbose=-1, tbstyle="no", reportchars="", summary=True),
+}
+
+
+@dataclass
+class Run:
+    """This pytest run as LISA sees it."""
+
+    run_id: str
+    mode: Mode | None
+    results_dir: str
+    store: ResultsStore | None
+    recorder: reports.Recorder | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,65 +96,217 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--lisa-list", action="store_true", help="print the test inventory by area, category, priority; run nothing"
     )
     group.addoption(
-        "--lisa-mode", choices=MODES, help="preset of output and reporting (not available yet): " + ", ".join(MODES)
+        "--lisa-mode",
+        choices=sorted(MODES),
+        help="user mode: " + "; ".join(f"{name}: {mode.description}" for name, mode in MODES.items()),
     )
     group.addoption(
         "--lisa-keep-targets",
         action="store_true",
-        help="keep the targets pytest deployed (not available yet: pytest does not deploy)",
+        help="keep the targets deployed for --lisa-runbook after the run (the next run reuses them)",
     )
     group.addoption("--lisa-delete-targets", action="store_true", help="delete every target in the pool and exit")
+    group.addoption("--lisa-results", metavar="DIR", help="folder for the reports (default: results/RUN_ID)")
+    group.addoption("--lisa-run-id", metavar="ID", help=argparse_suppress())
     parser.addini("lisa_runbook", "default runbook file (--lisa-runbook)")
     parser.addini("lisa_mode", "default user mode (--lisa-mode)")
 
 
+def argparse_suppress() -> str:
+    import argparse  # noqa: PLC0415
+
+    return argparse.SUPPRESS
+
+
+def new_run_id() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def apply_mode(config: pytest.Config, mode: Mode, results_dir: str, book: runbook.Runbook | None) -> None:
+    """Set pytest's options as the mode says, where the command line left pytest's defaults."""
+    option = config.option
+    if option.verbose == 0:
+        option.verbose = mode.verbose
+    if option.tbstyle == "auto":
+        option.tbstyle = mode.tbstyle
+    option.reportchars = mode.reportchars if option.reportchars in ("fE", "a") else option.reportchars
+    option.usepdb = option.usepdb or mode.pdb
+    option.showlocals = option.showlocals or mode.showlocals
+    if mode.log_cli_level and not option.log_cli_level:
+        option.log_cli_level = mode.log_cli_level
+    if mode.html and hasattr(option, "htmlpath") and not option.htmlpath:
+        option.htmlpath = os.path.join(results_dir, "report.html")
+        option.self_contained_html = True
+    if mode.junit and not option.xmlpath:
+        option.xmlpath = os.path.join(results_dir, "junit.xml")
+
+
+def apply_timeout(config: pytest.Config, mode: Mode | None, book: runbook.Runbook | None) -> None:
+    """pytest-timeout's limit: --timeout, else the runbook's, else the mode's, else the ini file's."""
+    if not hasattr(config.option, "timeout") or config.option.timeout is not None:
+        return
+    if book is not None and book.timeout is not None:
+        config.option.timeout = book.timeout
+    elif mode is not None:
+        config.option.timeout = mode.timeout
+
+
+# First: the mode changes options that pytest-html, pytest-timeout and JUnit read in their own configure.
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist turns -n into --dist load; tests of one target must stay on one worker at a time.
     if getattr(config.option, "dist", "no") == "load":
         config.option.dist = "loadgroup"
-    # A worker rebuilds its options from the command line; the controller tells it about loadgroup.
-    if getattr(config, "workerinput", {}).get("lisa_loadgroup"):
+    workerinput = getattr(config, "workerinput", {})
+    # A worker rebuilds its options from the command line; the controller tells it what it decided.
+    if workerinput.get("lisa_loadgroup"):
         config.option.loadgroup = True
+    for key, value in workerinput.get("lisa_testinfra", {}).items():
+        setattr(config.option, key, value)
     config.addinivalue_line(
         "markers",
         "lisa(platform=, category=, area=, priority=, tags=, features=, reuse=, count=, cpus=, memory_mb=, "
         "disks=, nics=): LISA test metadata; the closest mark (function, class, module) wins per field.",
     )
-    # Refused rather than ignored until they do something.
-    if config.getoption("lisa_mode") or config.getini("lisa_mode"):
-        raise pytest.UsageError("--lisa-mode is not available yet; use pytest's own options (-v, --pdb, --junitxml)")
-    if config.getoption("lisa_keep_targets"):
-        raise pytest.UsageError(
-            "--lisa-keep-targets: pytest does not deploy targets yet; targets deployed with playbooks/deploy.yml stay "
-            "until playbooks/delete.yml or 'lisa cleanup'"
-        )
     try:
         config.stash[CRITERIA_KEY] = selection.load_criteria(config)
+        path = config.getoption("lisa_runbook") or config.getini("lisa_runbook")
+        book = runbook.load_file(str(path)) if path else None
     except errors.LisaError as error:
         raise pytest.UsageError(str(error)) from None
+    mode_name = config.getoption("lisa_mode") or config.getini("lisa_mode") or None
+    if mode_name and mode_name not in MODES:
+        raise pytest.UsageError(f"lisa_mode = {mode_name!r} in the ini file; expected one of {', '.join(MODES)}")
+    mode = MODES[mode_name] if mode_name else None
+    run_id = workerinput.get("lisa_run_id") or config.getoption("lisa_run_id") or new_run_id()
+    results_dir = os.path.abspath(
+        config.getoption("lisa_results") or os.path.join(str(config.rootpath), "results", run_id)
+    )
+    if mode is not None:
+        apply_mode(config, mode, results_dir, book)
+    apply_timeout(config, mode, book)
+    planning = os.environ.get(ondemand.PLAN_ENV)
+    if planning:
+        if book is None:
+            raise pytest.UsageError("planning needs --lisa-runbook")
+        ondemand.use_predictions(config, book)
+        config.pluginmanager.register(ondemand.Planner(planning), "lisa-planner")
+        config.stash[RUN_KEY] = Run(run_id, mode, results_dir, None)
+        return
+    if book is not None and ondemand.wants_deploy(config):
+        keep = bool(config.getoption("lisa_keep_targets") or (mode is not None and mode.keep_targets))
+        config.pluginmanager.register(ondemand.OnDemand(config, book, run_id, keep), "lisa-ondemand")
+    elif config.getoption("lisa_keep_targets"):
+        raise pytest.UsageError(
+            "--lisa-keep-targets keeps what pytest deploys for --lisa-runbook; with --hosts or --ansible-inventory "
+            "pytest deploys nothing (targets deployed with playbooks/deploy.yml stay until 'lisa cleanup')"
+        )
+    records = bool(book is not None or mode is not None or config.getoption("ansible_inventory", None))
+    store = ResultsStore(os.path.join(ondemand.state_dir_of(config), "results.sqlite")) if records else None
+    run = Run(run_id, mode, results_dir, store)
+    config.stash[RUN_KEY] = run
+    config.pluginmanager.register(reports, "lisa-reports")
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.register(reports.HtmlColumns(), "lisa-html")
+    if store is not None and not workerinput:
+        store.begin_run(run_id, mode_name or "", " ".join(config.invocation_params.args))
+        run.recorder = reports.Recorder(store, run_id)
+        config.pluginmanager.register(run.recorder, "lisa-recorder")
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     """--lisa-delete-targets: delete every target of the pool (the collection's cleanup playbook) and exit."""
     if not config.getoption("lisa_delete_targets"):
         return None
-    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    result = subprocess.run([playbook, "lisa.core.cleanup"], check=False)
-    return 0 if result.returncode == 0 else 1
+    state_dir = ondemand.state_dir_of(config)
+    interrupts = runner.Interrupts()
+    with interrupts.installed(), interrupts.shield() as cancelled:
+        outcome = runner.run_playbook(
+            "cleanup",
+            {"lisa_state_dir": state_dir},
+            write=print,
+            label="cleanup",
+            state_dir=state_dir,
+            project_dir=str(config.rootpath),
+            cancel=cancelled,
+        )
+    print(outcome.explain())
+    return 0 if outcome.ok else 1
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist, on the controller, before a worker starts."""
     node.workerinput["lisa_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
+    node.workerinput["lisa_run_id"] = node.config.stash[RUN_KEY].run_id
+
+
+def _owner(request: pytest.FixtureRequest) -> str:
+    return f"pytest {os.getpid()} {request.node.nodeid}"
 
 
 @pytest.fixture
-def target(host: Any) -> Any:
-    """The target this test runs on: testinfra's ``host`` with LISA's helpers (ping, reboot, restart, ...)."""
+def target(host: Any, request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The target this test runs on: testinfra's ``host`` with LISA's helpers (ping, reboot, restart, ...).
+
+    The test holds the target's lease meanwhile; a test marked ``reuse=False`` gets it replaced afterwards.
+    """
     found = Target(host)
-    yield found
-    found.close()
+    leases = Leases(_owner(request))
+    leases.acquire([found])
+    try:
+        yield found
+        if not selection.metadata_of(request.node).reuse:
+            found.replace(str(request.config.rootpath))
+    finally:
+        leases.release()
+        found.close()
+
+
+@pytest.fixture
+def lisa_group(request: pytest.FixtureRequest) -> str:
+    """The target group a test with ``count`` > 1 runs on."""
+    return str(request.param)
+
+
+@pytest.fixture
+def targets(lisa_group: str, request: pytest.FixtureRequest) -> Iterator[list[Target]]:
+    """The first ``count`` instances of one target group (mark ``lisa(count=N)``), leased together."""
+    import testinfra  # noqa: PLC0415
+
+    group = request.config.stash[selection.GROUPS_KEY][lisa_group]
+    count = selection.metadata_of(request.node).count
+    inventory = request.config.getoption("ansible_inventory", None)
+    found = [
+        Target(testinfra.get_host(name, connection="ansible", ansible_inventory=inventory))
+        for name in group.instances[:count]
+    ]
+    leases = Leases(_owner(request))
+    leases.acquire(found)
+    try:
+        yield found
+    finally:
+        leases.release()
+        for one in found:
+            one.close()
+
+
+@pytest.fixture
+def metrics(request: pytest.FixtureRequest) -> Metrics:
+    """Record a test's figures in the results store; ``previous()`` looks up the last run's value."""
+    config = request.config
+    run = config.stash[RUN_KEY]
+    store = run.store or ResultsStore(os.path.join(ondemand.state_dir_of(config), "results.sqlite"))
+    found = {str(k): str(v) for k, v in request.node.user_properties}
+    return Metrics(
+        store,
+        run.run_id,
+        request.node.nodeid,
+        found.get("lisa_test", request.node.name),
+        found.get("lisa_target"),
+        found.get("lisa_group"),
+        request.node.user_properties,
+    )
 
 
 @pytest.fixture
@@ -117,6 +324,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         problem = f"{definition.nodeid}: {error}"
     if meta is None:
         pytest.fail(problem, pytrace=False)  # a collection error with this message, no traceback
+    if meta.count > 1 and "targets" not in metafunc.fixturenames:
+        pytest.fail(
+            f"{definition.nodeid}: count={meta.count} needs the 'targets' fixture (a list of the target "
+            "group's instances); 'target' and 'host' are one instance",
+            pytrace=False,
+        )
+    if "targets" in metafunc.fixturenames:
+        groups = selection.inventory_groups(metafunc.config)
+        if groups:
+            metafunc.parametrize("lisa_group", sorted(groups), ids=sorted(groups), indirect=True)
+        else:
+            reason = (
+                "needs target groups from LISA's pool: --lisa-runbook, or --connection=ansible "
+                "--ansible-inventory=inventory/lisa.yml"
+            )
+            metafunc.parametrize(
+                "lisa_group",
+                [pytest.param(None, marks=pytest.mark.skip(reason=reason))],
+                ids=["no-target-group"],
+                indirect=True,
+            )
     decision = metafunc.config.stash[CRITERIA_KEY].explain(meta)
     if decision.selected and decision.times > 1:
         metafunc.fixturenames.append("lisa_repeat")
@@ -135,11 +363,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if not verdict.selected:
             continue
         item = verdict.item
-        if verdict.target is not None:
-            # With pytest-xdist's --dist loadgroup, all tests of one target go to one worker, one at a time.
-            item.add_marker(pytest.mark.xdist_group(verdict.target.name))
-            item.user_properties.append(("lisa_target", verdict.target.name))
         meta = selection.metadata_of(item)
+        item.user_properties.append(("lisa_test", meta.name))
+        if verdict.target is not None:
+            target = verdict.target
+            # With pytest-xdist's --dist loadgroup, all tests of one target go to one worker, one at a time.
+            # A test of several instances goes with its first; leases keep the others free for it.
+            first = target.instances[0] if target.instances else target.name
+            item.add_marker(pytest.mark.xdist_group(first))
+            shown = ",".join(target.instances[: meta.count]) if target.instances else target.name
+            item.user_properties.append(("lisa_target", shown))
+            group = target.name if target.instances else group_of(item)
+            if group:
+                item.user_properties.append(("lisa_group", group))
         for key in ("area", "category", "priority", "platform", "tags", "features"):
             value = getattr(meta, key)
             item.user_properties.append((f"lisa_{key}", ",".join(value) if isinstance(value, tuple) else str(value)))
@@ -147,6 +383,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def group_of(item: pytest.Item) -> str | None:
+    """The target group of a one-instance item, from its host's inventory variables."""
+    host = getattr(item, "callspec", None) and item.callspec.params.get("_testinfra_host")  # type: ignore[attr-defined]
+    backend = getattr(host, "backend", None)
+    if backend is None or getattr(backend, "NAME", "") != "ansible":
+        return None
+    found = selection.unwrap(backend.get_variables()).get("lisa_target")
+    return str(found) if found else None
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -191,14 +437,42 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     return None
 
 
+DESELECTED_KEY = pytest.StashKey[dict[str, list[str]]]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker sends its deselection reasons to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["lisa_deselected"] = deselected_by_reason(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    found = getattr(node, "workeroutput", {}).get("lisa_deselected") or {}
+    merged = node.config.stash.setdefault(DESELECTED_KEY, {})
+    for reason, nodeids in found.items():
+        merged[reason] = sorted(set(merged.get(reason, [])) | set(nodeids))
+
+
+def deselected_by_reason(config: pytest.Config) -> dict[str, list[str]]:
+    by_reason: dict[str, list[str]] = {}
+    for verdict in config.stash.get(VERDICTS_KEY, []):
+        if not verdict.selected:
+            by_reason.setdefault(verdict.reason, []).append(verdict.item.nodeid)
+    for reason, nodeids in config.stash.get(DESELECTED_KEY, {}).items():
+        by_reason.setdefault(reason, []).extend(nodeids)
+    return by_reason
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    dropped = [v for v in config.stash.get(VERDICTS_KEY, []) if not v.selected]
-    if not dropped or config.getoption("lisa_explain") or config.getoption("lisa_list"):
+    run = config.stash.get(RUN_KEY, None)
+    if run is not None and run.mode is not None and run.mode.summary and run.recorder is not None:
+        reports.write_summary(terminalreporter, run.recorder)
+    by_reason = deselected_by_reason(config)
+    if not by_reason or config.getoption("lisa_explain") or config.getoption("lisa_list"):
         return
     terminalreporter.section("LISA: deselected")
-    by_reason: dict[str, list[str]] = {}
-    for verdict in dropped:
-        by_reason.setdefault(verdict.reason, []).append(verdict.item.nodeid)
     for reason, nodeids in sorted(by_reason.items(), key=lambda pair: -len(pair[1])):
         example = nodeids[0] + (f" and {len(nodeids) - 1} more" if len(nodeids) > 1 else "")
         terminalreporter.write_line(f"{len(nodeids)} deselected, {reason}: {example}")

@@ -63,28 +63,101 @@ def unwrap(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Target:
-    """The target an item runs on, as testinfra's host parameter names it."""
+    """What an item runs on: one target instance (testinfra's host), or a target group (``targets``)."""
 
     name: str
     capabilities: requirements.Capabilities | None
+    # For a target group: its instances, of which a test with count=N gets the first N.
+    instances: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    """A target group of the pool (or of the runbook, before it is deployed) and its instances."""
+
+    name: str
+    instances: tuple[str, ...]
+    capabilities: requirements.Capabilities | None
+
+
+# Capabilities predicted from the runbook, by instance name, while planning what to deploy.
+PREDICTED_KEY = pytest.StashKey[dict[str, requirements.Capabilities]]()
+GROUPS_KEY = pytest.StashKey[dict[str, Group]]()
+
+
+UNMEASURED = 1 << 30
+
+
+def predicted_groups(book: runbook.Runbook) -> tuple[dict[str, Group], dict[str, requirements.Capabilities]]:
+    """The runbook's groups and instances with the capabilities their specs promise."""
+    groups, instances = {}, {}
+    for spec in book.targets:
+        # What a platform does not size (an ssh machine's CPUs) is unknown until measured: assume enough.
+        unknown = dict.fromkeys(("cpus", "memory_mb", "disks", "nics"), UNMEASURED)
+        caps = requirements.Capabilities.from_dict(
+            {**unknown, **spec.params, "platform": spec.platform, "features": spec.features, "cost": spec.cost}
+        )
+        groups[spec.name] = Group(spec.name, tuple(spec.instance_names()), caps)
+        instances.update(dict.fromkeys(spec.instance_names(), caps))
+    return groups, instances
+
+
+def inventory_groups(config: pytest.Config) -> dict[str, Group]:
+    """Target groups of the Ansible inventory testinfra uses (--ansible-inventory), limited to --hosts."""
+    if GROUPS_KEY in config.stash:
+        return config.stash[GROUPS_KEY]
+    groups: dict[str, Group] = {}
+    if config.getoption("connection", None) == "ansible":
+        from testinfra.utils.ansible_runner import AnsibleRunner  # noqa: PLC0415
+
+        inventory = AnsibleRunner.get_runner(config.getoption("ansible_inventory", None)).inventory
+        hostvars = unwrap(inventory.get("_meta", {}).get("hostvars", {}))
+        wanted = config.getoption("hosts", None)
+        chosen = set(wanted.split(",")) if wanted else set(hostvars)
+        members: dict[str, list[str]] = {}
+        for host in sorted(chosen & set(hostvars)):
+            group = hostvars[host].get("lisa_target")
+            if group:
+                members.setdefault(str(group), []).append(host)
+        for name, hosts in members.items():
+            found = hostvars[hosts[0]].get("lisa_capabilities")
+            caps = requirements.Capabilities.from_dict(found) if found else None
+            groups[name] = Group(name, tuple(hosts), caps)
+    config.stash[GROUPS_KEY] = groups
+    return groups
 
 
 def target_of(item: pytest.Item, known: dict[int, Target] | None = None) -> Target | None:
     """The target of an item; ``known`` caches it per testinfra host, which all items of a target share."""
     callspec = getattr(item, "callspec", None)
-    host = callspec.params.get("_testinfra_host") if callspec is not None else None
+    if callspec is None:
+        return None
+    group = callspec.params.get("lisa_group")
+    if group is not None:
+        found = item.config.stash.get(GROUPS_KEY, {}).get(group)
+        return Target(group, found.capabilities, found.instances) if found else None
+    host = callspec.params.get("_testinfra_host")
     if host is None:
         return None
     if known is not None:
         if id(host) not in known:
-            known[id(host)] = _target(host)
+            known[id(host)] = _target(host, item.config)
         return known[id(host)]
-    return _target(host)
+    return _target(host, item.config)
 
 
-def _target(host: Any) -> Target:
+def host_name(backend: Any) -> str:
+    """The name testinfra's backend knows its host by (the ssh backend keeps a HostSpec)."""
+    host = getattr(backend, "host", None)
+    return str(getattr(host, "name", None) or host or backend.get_pytest_id())
+
+
+def _target(host: Any, config: pytest.Config) -> Target:
     backend = host.backend
-    name = str(getattr(backend, "host", None) or backend.get_pytest_id())
+    name = host_name(backend)
+    predicted = config.stash.get(PREDICTED_KEY, None)
+    if predicted is not None:
+        return Target(name, predicted.get(name))
     if getattr(backend, "NAME", "") != "ansible":
         return Target(name, None)
     variables = unwrap(backend.get_variables())
@@ -101,6 +174,9 @@ class Verdict:
     times: int
     reason: str
     target: Target | None = None
+
+
+VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
 
 
 def load_criteria(config: pytest.Config) -> criteria.Criteria:
@@ -143,8 +219,15 @@ def judge(items: Iterable[pytest.Item], chosen: criteria.Criteria) -> list[Verdi
         if not decision.selected:
             verdicts.append(Verdict(item, False, 0, decision.reason, target))
             continue
+        need = meta.requirement()
+        if target is not None and need.count > 1 and len(target.instances) < need.count:
+            have = len(target.instances)
+            reason = f"needs {need.count} instances of one target group, {target.name} has {have}"
+            verdicts.append(Verdict(item, False, 0, reason, target))
+            continue
         if target is not None and target.capabilities is not None:
-            met = meta.requirement().met_by(target.capabilities, f"target {target.name}")
+            word = "target group" if target.instances else "target"
+            met = need.met_by(target.capabilities, f"{word} {target.name}")
             if not met:
                 verdicts.append(Verdict(item, False, 0, met.explain(), target))
                 continue

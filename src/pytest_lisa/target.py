@@ -9,16 +9,24 @@ the serial console.
 from __future__ import annotations
 
 import concurrent.futures
+import json
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_lisa.core import backoff, errors, requirements
-from pytest_lisa.selection import unwrap
+import tenacity
+
+from pytest_lisa import runner
+from pytest_lisa.core import backoff, errors, pool, requirements
+from pytest_lisa.selection import host_name, unwrap
+
+log = logging.getLogger("lisa")
 
 # The reboot is started in the background so that the SSH command returns before the machine goes down.
 REBOOT_COMMAND = "nohup sh -c 'sleep 1; systemctl reboot || reboot' >/dev/null 2>&1 &"
@@ -30,14 +38,14 @@ class Target:
     def __init__(self, host: Any) -> None:
         self.host = host
         backend = host.backend
-        self.name = str(getattr(backend, "host", None) or backend.get_pytest_id())
+        self.name = host_name(backend)
         self.variables: dict[str, Any] = (
             unwrap(backend.get_variables()) if getattr(backend, "NAME", "") == "ansible" else {}
         )
         found = self.variables.get("lisa_capabilities")
         self.capabilities = requirements.Capabilities.from_dict(found) if found else None
         self.platform = self.variables.get("lisa_platform", "local")
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"lisa-{self.name}")
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"lisa-{self.name}")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.host, name)
@@ -55,12 +63,19 @@ class Target:
         """Connect to the target's SSH port, retrying with exponential backoff; returns the seconds it took."""
         host, port = self.address
         start = time.monotonic()
-
-        def connect() -> bool:
-            with socket.create_connection((host, port), timeout=5):
-                return True
-
-        backoff.wait_until(connect, timeout, f"{self.name} ({host}:{port}) accepting TCP", backoff.Backoff(0.1, 2, 2))
+        try:
+            for attempt in tenacity.Retrying(
+                stop=tenacity.stop_after_delay(timeout),
+                wait=tenacity.wait_exponential(multiplier=0.1, max=2),
+                retry=tenacity.retry_if_exception_type(OSError),
+                reraise=True,
+            ):
+                with attempt, socket.create_connection((host, port), timeout=5):
+                    pass
+        except OSError as error:
+            raise errors.LisaError(
+                f"{self.name} ({host}:{port}) did not accept TCP within {timeout:g} s: {error}"
+            ) from None
         return time.monotonic() - start
 
     # -- boots ----------------------------------------------------------------------------------------
@@ -138,20 +153,40 @@ class Target:
         """A remote file's content as text."""
         return str(self.host.file(path).content_string)
 
-    def upload(self, local: str | Path, remote: str, mode: str = "0644") -> None:
-        result = self.host.ansible("ansible.builtin.copy", f"src={local} dest={remote} mode={mode}", check=False)
-        if result.get("failed"):
-            raise errors.LisaError(f"uploading {local} to {self.name}:{remote} failed: {result.get('msg')}")
+    # A file transfer that fails because the connection dropped is tried again; one that fails for a
+    # reason (no such file) fails at once.
+    _TRANSFER_RETRY = tenacity.retry(
+        retry=tenacity.retry_if_exception_type(ConnectionError),
+        stop=tenacity.stop_after_attempt(3),
+        wait=tenacity.wait_exponential(multiplier=0.5, max=4),
+        reraise=True,
+    )
 
-    def download(self, remote: str, local: str | Path) -> Path:
-        result = self.host.ansible("ansible.builtin.fetch", f"src={remote} dest={local} flat=true", check=False)
+    def _transfer(self, module: str, arguments: str, what: str) -> None:
+        result = self.host.ansible(module, arguments, check=False)
+        if result.get("unreachable"):
+            raise ConnectionError(f"{what} failed: {self.name} is unreachable: {result.get('msg')}")
         if result.get("failed"):
-            raise errors.LisaError(f"downloading {self.name}:{remote} failed: {result.get('msg')}")
+            raise errors.LisaError(f"{what} failed: {result.get('msg')}")
+
+    @_TRANSFER_RETRY
+    def upload(self, local: str | Path, remote: str, mode: str = "0644") -> None:
+        self._transfer(
+            "ansible.builtin.copy",
+            f"src={local} dest={remote} mode={mode}",
+            f"uploading {local} to {self.name}:{remote}",
+        )
+
+    @_TRANSFER_RETRY
+    def download(self, remote: str, local: str | Path) -> Path:
+        self._transfer(
+            "ansible.builtin.fetch", f"src={remote} dest={local} flat=true", f"downloading {self.name}:{remote}"
+        )
         return Path(local)
 
     def run_async(self, command: str, *args: str) -> concurrent.futures.Future[Any]:
         """Run a command in the background; the future's result is testinfra's CommandResult."""
-        return self._pool.submit(self.host.run, command, *args)
+        return self._executor.submit(self.host.run, command, *args)
 
     def serial_log(self) -> str:
         """The serial console so far (platforms that have one: libvirt)."""
@@ -160,5 +195,100 @@ class Target:
             raise errors.LisaError(f"{self.name} ({self.platform}) has no serial console log")
         return Path(path).read_text(errors="replace")
 
+    def tail(self, lines: int = 40, timeout: float = 20) -> dict[str, str]:
+        """The end of the serial console and of dmesg, for a failure report; what cannot be read says why."""
+        found: dict[str, str] = {}
+        if self.variables.get("lisa_serial_log"):
+            try:
+                found["serial console"] = "\n".join(self.serial_log().splitlines()[-lines:])
+            except (errors.LisaError, OSError) as error:
+                found["serial console"] = f"(not readable: {error})"
+        future = self.run_async(f"dmesg 2>&1 | tail -n {int(lines)}")
+        try:
+            found["dmesg"] = str(future.result(timeout=timeout).stdout)
+        except concurrent.futures.TimeoutError:
+            found["dmesg"] = f"(no answer from {self.name} within {timeout:g} s)"
+        except Exception as error:
+            found["dmesg"] = f"(not available: {error})"
+        return found
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    @property
+    def pool(self) -> pool.Pool | None:
+        """The pool this target is recorded in, when LISA deployed it."""
+        state_dir = self.variables.get("lisa_state_dir")
+        return pool.Pool(str(state_dir)) if state_dir else None
+
+    def replace(self, project_dir: str | None = None) -> None:
+        """Delete this instance and deploy it again from its recorded spec (same name and SSH port)."""
+        found = self.pool
+        record = found.get(self.name) if found is not None else None
+        if found is None or record is None:
+            raise errors.LisaError(f"{self.name} is not in a LISA pool; only targets LISA deployed can be replaced")
+        spec = dict(record["spec"])
+        if record.get("forward_port"):
+            spec["ssh_port"] = record["forward_port"]
+        book = os.path.join(found.state_dir, f"replace-{self.name}.yml")
+        with open(book, "w", encoding="utf-8") as handle:
+            json.dump({"targets": [spec]}, handle)  # JSON is YAML
+        self._forget_connection()
+        try:
+            for playbook, extra in (
+                ("delete", {"instances": [self.name]}),
+                ("deploy", {"instances": [self.name], "runbook": book, "lisa_run_id": record.get("run", "")}),
+            ):
+                outcome = runner.run_playbook(
+                    playbook,
+                    {**extra, "lisa_state_dir": found.state_dir},
+                    write=log.info,
+                    label=f"replace {self.name}",
+                    state_dir=found.state_dir,
+                    project_dir=project_dir,
+                )
+                if not outcome.ok:
+                    raise errors.LisaError(f"replacing {self.name} failed:\n{outcome.explain()}")
+        finally:
+            os.unlink(book)
+
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._executor.shutdown(wait=True)
+
+
+class Leases:
+    """Target instances held by one test: no other test (in any process) runs on them meanwhile."""
+
+    def __init__(self, owner: str, timeout: float = 3600) -> None:
+        self.owner = owner
+        self.timeout = timeout
+        self.held: list[tuple[pool.Pool, str]] = []
+
+    def acquire(self, found: Sequence[Target]) -> None:
+        """Lease every target that a pool knows, all or none, in name order (no two tests deadlock)."""
+        wanted = sorted(((t.pool, t.name) for t in found if t.pool is not None), key=lambda pair: pair[1])
+        wanted = [(p, name) for p, name in wanted if p is not None and p.get(name) is not None]
+        if not wanted:
+            return
+
+        def take_all() -> bool:
+            for target_pool, name in wanted:
+                if target_pool.lease(self.owner, names=[name]) is None:
+                    self.release()
+                    return False
+                self.held.append((target_pool, name))
+            return True
+
+        names = ", ".join(name for _, name in wanted)
+        try:
+            tenacity.Retrying(
+                stop=tenacity.stop_after_delay(self.timeout),
+                wait=tenacity.wait_exponential(multiplier=0.05, max=2),
+                retry=tenacity.retry_if_result(lambda got: got is False),
+            )(take_all)
+        except tenacity.RetryError:
+            raise errors.LisaError(f"{names}: still leased by another test after {self.timeout:g} s") from None
+
+    def release(self) -> None:
+        while self.held:
+            target_pool, name = self.held.pop()
+            target_pool.release(name, self.owner)

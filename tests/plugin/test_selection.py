@@ -174,16 +174,21 @@ def test_lisa_list_command(suite: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*LISA test inventory: 2 tests*", "by area: network 1, storage 1"])
 
 
-@pytest.mark.parametrize(
-    ("option", "message"),
-    [
-        (["--lisa-mode", "ci"], "--lisa-mode is not available yet"),
-        (["--lisa-keep-targets"], "--lisa-keep-targets: pytest does not deploy targets yet"),
-    ],
-)
-def test_options_not_available_yet_are_refused_not_ignored(
-    suite: pytest.Pytester, option: list[str], message: str
-) -> None:
-    result = suite.runpytest(*option)
+def test_keep_targets_without_a_runbook_to_deploy_is_refused(suite: pytest.Pytester) -> None:
+    result = suite.runpytest("--lisa-keep-targets")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*{message}*"])
+    result.stderr.fnmatch_lines(["*--lisa-keep-targets keeps what pytest deploys for --lisa-runbook*"])
+
+
+def test_count_needs_the_targets_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_pair="import pytest\n\n@pytest.mark.lisa(count=2)\ndef test_pair(target):\n    pass\n")
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["*test_pair.py::test_pair: count=2 needs the 'targets' fixture*"])
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error
+
+
+def test_targets_without_a_pool_is_skipped_with_the_reason(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_pair="def test_pair(targets):\n    pass\n")
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*needs target groups from LISA's pool: --lisa-runbook*"])

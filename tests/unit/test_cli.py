@@ -17,7 +17,7 @@ def test_schema_prints_a_valid_2020_12_schema(capsys: pytest.CaptureFixture[str]
     assert cli.main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     jsonschema.Draft202012Validator.check_schema(schema)
-    assert set(schema["properties"]) == {"platforms", "targets", "criteria", "suites"}
+    assert set(schema["properties"]) == {"platforms", "targets", "criteria", "suites", "timeout"}
 
 
 def test_check_prints_the_resolved_targets(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -138,6 +138,12 @@ def runbook_schema() -> Dict[str, Any]:
             },
             "targets": {"type": "array", "description": "Target groups to deploy.", "items": target},
             "criteria": {"$ref": "#/$defs/criteria"},
+            "timeout": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 86400,
+                "description": "Seconds a test may take before it fails (pytest-timeout); 0: no limit.",
+            },
             "suites": {
                 "type": "object",
                 "description": "Named criteria lists, chosen with -e suite=NAME or --lisa-suite NAME.",
@@ -178,6 +184,7 @@ class Runbook:
     criteria: Criteria
     suites: Mapping[str, Criteria]
     source: str = ""
+    timeout: Optional[int] = None
 
     def suite(self, name: str) -> Criteria:
         if name not in self.suites:
@@ -240,7 +247,7 @@ def load(data: Any, source: str = "") -> Runbook:
         problems.extend(suite_problems)
     if problems:
         raise ValidationError(problems, source)
-    return Runbook(targets=tuple(targets), criteria=criteria, suites=suites, source=source)
+    return Runbook(targets=tuple(targets), criteria=criteria, suites=suites, source=source, timeout=data.get("timeout"))
 
 
 def _resolve_target(raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> Tuple[TargetSpec, List[str]]:
