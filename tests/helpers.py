@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -103,3 +105,27 @@ def libvirt_domains() -> list[str]:
         ["virsh", "-c", "qemu:///system", "list", "--all", "--name"], capture_output=True, text=True, check=True
     )
     return [line for line in out.stdout.split() if line.startswith("lisa-")]
+
+
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def render_report(report: Path, screenshot_name: str) -> list[dict[str, str]]:
+    """Open an HTML report in headless Chromium: a screenshot goes to test-artifacts/, the rendered rows come back.
+
+    pytest-html builds its results table with JavaScript, so the rows exist only once a browser ran it.
+    """
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is not installed (./bootstrap.sh install installs it)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"]
+    url = report.resolve().as_uri()
+    shot = ARTIFACTS / screenshot_name
+    subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, check=True, timeout=120)
+    assert shot.stat().st_size > 10_000, f"{shot} looks empty"
+    dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, check=True, timeout=120).stdout
+    rows = []
+    for body in re.findall(r'<tbody class="results-table-row [^"]*"[^>]*>(.*?)</tbody>', dom, re.S):
+        cells = dict(re.findall(r'<td class="col-([A-Za-z]+)[^"]*">(.*?)</td>', body, re.S))
+        rows.append({key: html.unescape(re.sub(r"<[^>]+>", "", value)).strip() for key, value in cells.items()})
+    return rows

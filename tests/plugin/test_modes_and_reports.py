@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import render_report
+
 pytestmark = [pytest.mark.integration]
 
 TESTS = """
 import pytest
+
+from tests.helpers import render_report
 
 pytestmark = pytest.mark.lisa(area="demo", category="Functional", priority=1)
 
@@ -138,3 +142,12 @@ def test_throughput(metrics):
     third = project.runpytest("test_perf.py", "--lisa-mode", "ci", "--lisa-results", str(tmp_path / "r3"))
     third.assert_outcomes(failed=1)
     third.stdout.fnmatch_lines(["*throughput regressed: 50 now, 95 in the previous run (47% lower; tolerance 10%)*"])
+
+
+def test_html_report_renders_in_a_browser(project: pytest.Pytester, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    project.runpytest("--lisa-mode", "ci", "--lisa-results", str(results)).assert_outcomes(passed=1, failed=1)
+    rows = render_report(results / "report.html", "report-modes.png")
+    by_test = {row["testId"].split("::")[-1]: row for row in rows}
+    assert by_test["test_passes"]["result"] == "Passed" and by_test["test_passes"]["area"] == "demo"
+    assert by_test["test_fails"]["result"] == "Failed" and by_test["test_fails"]["priority"] == "2"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, Lisa
+from tests.helpers import REPO, Lisa, render_report
 
 pytestmark = pytest.mark.ssh
 
@@ -69,7 +69,8 @@ def test_ondemand_deploys_what_is_needed_tests_in_parallel_and_deletes(lisa: Lis
     tests = tmp_path / "test_ondemand.py"
     tests.write_text(TESTS.replace("{log!r}", repr(str(log))))
     junit = tmp_path / "junit.xml"
-    result = lisa.pytest_ondemand(tests, book, "-n", "2", f"--junitxml={junit}", "-rfE")
+    page = tmp_path / "report.html"
+    result = lisa.pytest_ondemand(tests, book, "-n", "2", f"--junitxml={junit}", f"--html={page}", "-rfE")
     out = result.stdout
     assert result.returncode == 1, out[-6000:]  # one test fails on purpose
     # Planned and deployed only the targets with the feature the tests need, with progress as it went.
@@ -97,6 +98,11 @@ def test_ondemand_deploys_what_is_needed_tests_in_parallel_and_deletes(lisa: Lis
     names = sorted(str(c.get("name")) for c in failed)
     assert len(names) == 2 and all(n.startswith("test_fails_with_logs[") for n in names), names
     assert "lab1-1" in names[0] and "lab2-1" in names[1]
+    # The HTML report, rendered by a browser: each test with its target, and the failure with the dmesg tail.
+    rows = render_report(page, "report-ssh-ondemand.png")
+    assert {row["target"] for row in rows} == {"lab1-1", "lab2-1"}
+    assert sorted(row["result"] for row in rows if "test_fails_with_logs" in row["testId"]) == ["Failed", "Failed"]
+    assert "dmesg of lab1-1 (last lines)" in page.read_text()
     # Deleted afterwards, in a run of its own.
     assert "LISA: deleting lab1-1, lab2-1" in out and "[delete " in out
     assert lisa.pool() == {}
