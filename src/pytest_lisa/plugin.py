@@ -6,9 +6,8 @@ is namespaced ``--lisa-*`` and has an ini equivalent where it makes sense.
 
 from __future__ import annotations
 
-import datetime
+import argparse
 import os
-import secrets
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import pytest
 
 from pytest_lisa import ondemand, reports, runner, selection
 from pytest_lisa.core import criteria, errors, runbook
-from pytest_lisa.results import Metrics, ResultsStore
+from pytest_lisa.results import Metrics, ResultsStore, new_run_id
 from pytest_lisa.target import Leases, Target
 
 CRITERIA_KEY = pytest.StashKey[criteria.Criteria]()
@@ -113,13 +112,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def argparse_suppress() -> str:
-    import argparse  # noqa: PLC0415
-
     return argparse.SUPPRESS
-
-
-def new_run_id() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
 
 
 def apply_mode(config: pytest.Config, mode: Mode, results_dir: str, book: runbook.Runbook | None) -> None:

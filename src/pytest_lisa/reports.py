@@ -8,6 +8,8 @@ results store.
 from __future__ import annotations
 
 import html
+import json
+import os
 import time
 from collections import Counter
 from collections.abc import Generator
@@ -58,12 +60,20 @@ class HtmlColumns:
         report.title = "LISA test report"
 
 
+PROGRESS_ENV = "LISA_PROGRESS_FILE"
+
+
 class Recorder:
-    """Writes every test's outcome to the results store (in the process that sees all reports)."""
+    """Writes every test's outcome to the results store (in the process that sees all reports).
+
+    With $LISA_PROGRESS_FILE set, each outcome is also appended there as a JSON line as it happens:
+    ``lisa run`` follows that file to show the tests' progress while the playbook runs them.
+    """
 
     def __init__(self, store: ResultsStore, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
+        self.progress = os.environ.get(PROGRESS_ENV)
         self.reruns: Counter[str] = Counter()
         self.outcomes: dict[str, tuple[str, float, dict[str, str]]] = {}
         self.started = time.monotonic()
@@ -83,6 +93,18 @@ class Recorder:
         if report.when == "teardown" and report.nodeid in self.outcomes:
             duration += self.outcomes[report.nodeid][1]
         self.outcomes[report.nodeid] = (outcome, duration, found)
+        if self.progress:
+            line = {
+                "nodeid": report.nodeid,
+                "test": found.get("lisa_test", report.nodeid),
+                "outcome": outcome,
+                "target": found.get("lisa_target", ""),
+                "duration": round(duration, 3),
+                "reruns": self.reruns[report.nodeid],
+                "area": found.get("lisa_area", ""),
+            }
+            with open(self.progress, "a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
         self.store.record_result(
             self.run_id,
             report.nodeid,

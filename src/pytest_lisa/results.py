@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -29,6 +30,11 @@ CREATE TABLE IF NOT EXISTS metrics (
 );
 CREATE INDEX IF NOT EXISTS metrics_lookup ON metrics (test, target_group, name, recorded);
 """
+
+
+def new_run_id() -> str:
+    """A run's name: when it started (UTC), and a random part so two runs started together differ."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
 
 
 def now() -> str:

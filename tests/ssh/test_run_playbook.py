@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import Lisa
+from tests.helpers import Lisa, render_report
 
 pytestmark = pytest.mark.ssh
 
@@ -52,6 +53,15 @@ def test_failing_test_fails_the_play_by_name_and_targets_are_still_deleted(
     assert lisa.pool() == {}  # deleted although the tests failed
     suite = ET.parse(results / "junit.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "4" and suite.get("failures") == "2"
+    # The HTML report and each target's dmesg and journal, collected before the deletion.
+    assert "HTML report: " + str(results / "report.html") in " ".join(out.split())
+    rows = render_report(results / "report.html", "report-ssh-run-playbook.png")
+    assert sorted(row["result"] for row in rows) == ["Failed", "Failed", "Passed", "Passed"]
+    for name in ("m1-1", "m2-1"):
+        assert (results / f"{name}.dmesg.log").stat().st_size > 0
+        assert (results / f"{name}.journal.log").exists()
+    progress = [json.loads(line) for line in (results / "progress.jsonl").read_text().splitlines()]
+    assert sorted(p["outcome"] for p in progress) == ["failed", "failed", "passed", "passed"]
 
 
 def test_keep_targets_keeps_them(lisa: Lisa, ssh_fleet, tmp_path: Path) -> None:
