@@ -7,6 +7,7 @@ import json
 import signal
 import socket
 import subprocess
+import textwrap
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -184,4 +185,36 @@ def test_ctrl_c_during_deploy_cancels_and_deletes(lisa: Lisa, tmp_path: Path) ->
     assert "interrupted; cancelling, then deleting what was deployed" in out, out[-4000:]
     assert "LISA: deleting hangs-1" in out, out[-4000:]
     assert process.returncode == pytest.ExitCode.INTERRUPTED, out[-4000:]
+    assert lisa.pool() == {}
+
+
+def test_reuse_false_replaces_the_target_after_the_test(lisa: Lisa, ssh_fleet, tmp_path: Path) -> None:
+    fleet = ssh_fleet(1)
+    book = lisa.runbook({"targets": [fleet.machines[0].target(fleet.client_key, name="one")]})
+    tests = tmp_path / "test_reuse.py"
+    tests.write_text(
+        textwrap.dedent("""\
+        import json, os, pathlib
+        import pytest
+
+        def created():
+            path = pathlib.Path(os.environ["LISA_STATE_DIR"], "pool.json")
+            return json.loads(path.read_text())["targets"]["one-1"]["created"]
+
+        seen = []
+
+        @pytest.mark.lisa(reuse=False)
+        def test_spoils_the_target(target):
+            seen.append(created())
+            target.run("touch /tmp/lisa-spoiled")
+
+        def test_gets_a_fresh_record(target):
+            assert created() != seen[0]  # deleted and deployed again after the first test
+            assert target.run("true").rc == 0
+            target.run("rm -f /tmp/lisa-spoiled")
+        """)
+    )
+    result = lisa.pytest_ondemand(tests, book)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert "2 passed" in result.stdout
     assert lisa.pool() == {}
