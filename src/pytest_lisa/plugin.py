@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytest_lisa import ondemand, reports, runner, selection
+from pytest_lisa import channel, ondemand, reports, runner, selection
 from pytest_lisa.core import criteria, errors, runbook
 from pytest_lisa.results import Metrics, ResultsStore, new_run_id
 from pytest_lisa.target import Leases, Target
@@ -105,6 +105,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="keep the targets deployed for --lisa-runbook after the run (the next run reuses them)",
     )
     group.addoption("--lisa-delete-targets", action="store_true", help="delete every target in the pool and exit")
+    group.addoption(
+        "--lisa-ssh-per-command",
+        action="store_true",
+        help="run each command in its own ssh process (testinfra's way) instead of a persistent channel",
+    )
     group.addoption("--lisa-results", metavar="DIR", help="folder for the reports (default: results/RUN_ID)")
     group.addoption("--lisa-run-id", metavar="ID", help=argparse_suppress())
     parser.addini("lisa_runbook", "default runbook file (--lisa-runbook)")
@@ -372,10 +377,26 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         for key in ("area", "category", "priority", "platform", "tags", "features"):
             value = getattr(meta, key)
             item.user_properties.append((f"lisa_{key}", ",".join(value) if isinstance(value, tuple) else str(value)))
+    if not config.getoption("lisa_ssh_per_command"):
+        enable_channels(kept)
     dropped = [v.item for v in verdicts if not v.selected]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def enable_channels(items: list[pytest.Item]) -> None:
+    """Persistent command channels for the LISA targets the items run on (see pytest_lisa.channel)."""
+    seen: set[int] = set()
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        host = callspec.params.get("_testinfra_host") if callspec is not None else None
+        if host is None or id(host) in seen:
+            continue
+        seen.add(id(host))
+        backend = host.backend
+        if getattr(backend, "NAME", "") == "ansible" and backend.get_variables().get("lisa_state_dir"):
+            channel.enable(host)
 
 
 def group_of(item: pytest.Item) -> str | None:

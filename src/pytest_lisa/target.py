@@ -23,6 +23,7 @@ from typing import Any
 import tenacity
 
 from pytest_lisa import runner
+from pytest_lisa.channel import ChannelSshBackend
 from pytest_lisa.core import backoff, errors, pool, requirements
 from pytest_lisa.selection import host_name, unwrap
 
@@ -95,6 +96,8 @@ class Target:
     def _forget_connection(self) -> None:
         """End the SSH master connection: after a reboot it leads to a machine that no longer exists."""
         ssh = self._ssh_backend()
+        if isinstance(ssh, ChannelSshBackend):
+            ssh.close_channels()
         if ssh is None or not getattr(ssh, "controlpath", None):
             return
         host, port = self.address

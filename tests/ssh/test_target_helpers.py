@@ -51,6 +51,12 @@ def test_helpers(lisa: Lisa, ssh_fleet, tmp_path: Path) -> None:
             assert target.capabilities.nics == 1
             assert target.file("/etc/os-release").exists  # testinfra's host, through the target
 
+        def test_commands_go_over_a_persistent_channel(target, host):
+            from pytest_lisa.channel import ChannelSshBackend
+            assert isinstance(target._ssh_backend(), ChannelSshBackend)
+            result = host.run("echo out; echo err >&2; exit 4")
+            assert (result.rc, result.stdout, result.stderr) == (4, "out\\n", "err\\n")
+
         def test_no_serial_console_is_a_clear_error(target):
             import pytest
             with pytest.raises(Exception, match="has no serial console log"):
@@ -59,7 +65,7 @@ def test_helpers(lisa: Lisa, ssh_fleet, tmp_path: Path) -> None:
     )
     result = lisa.pytest(tests)
     assert result.returncode == 0, result.stdout[-5000:]
-    assert "5 passed" in result.stdout
+    assert "6 passed" in result.stdout
 
 
 def test_parallel_never_runs_two_tests_on_one_target(lisa: Lisa, ssh_fleet, tmp_path: Path) -> None:
