@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import json
 import shlex
 import subprocess
@@ -80,10 +81,8 @@ class Channel:
         except (BrokenPipeError, OSError):
             line = b""
         if not line:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # close() ends it then
                 self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass  # close() ends it
             message = self._stderr()
             self.close()
             raise ChannelLost(message or "the SSH session ended")
