@@ -11,14 +11,16 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_lisa import channel, ondemand, reports, runner, selection
+from pytest_lisa import ondemand, reports, runner, selection
 from pytest_lisa.core import criteria, errors, runbook
 from pytest_lisa.results import Metrics, ResultsStore, new_run_id
-from pytest_lisa.target import Leases, Target
+
+if TYPE_CHECKING:
+    from pytest_lisa.target import Target
 
 CRITERIA_KEY = pytest.StashKey[criteria.Criteria]()
 VERDICTS_KEY = selection.VERDICTS_KEY
@@ -199,7 +201,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "--lisa-keep-targets keeps what pytest deploys for --lisa-runbook; with --hosts or --ansible-inventory "
             "pytest deploys nothing (targets deployed with playbooks/deploy.yml stay until 'lisa cleanup')"
         )
+    # Runs on LISA targets (or in a mode) go to the results store; collecting alone records nothing.
     records = bool(book is not None or mode is not None or config.getoption("ansible_inventory", None))
+    records = records and not config.option.collectonly
     store = ResultsStore(os.path.join(ondemand.state_dir_of(config), "results.sqlite")) if records else None
     run = Run(run_id, mode, results_dir, store)
     config.stash[RUN_KEY] = run
@@ -249,6 +253,8 @@ def target(host: Any, request: pytest.FixtureRequest) -> Iterator[Target]:
 
     The test holds the target's lease meanwhile; a test marked ``reuse=False`` gets it replaced afterwards.
     """
+    from pytest_lisa.target import Leases, Target  # noqa: PLC0415 - not needed to collect
+
     found = Target(host)
     leases = Leases(_owner(request))
     leases.acquire([found])
@@ -271,6 +277,8 @@ def lisa_group(request: pytest.FixtureRequest) -> str:
 def targets(lisa_group: str, request: pytest.FixtureRequest) -> Iterator[list[Target]]:
     """The first ``count`` instances of one target group (mark ``lisa(count=N)``), leased together."""
     import testinfra  # noqa: PLC0415
+
+    from pytest_lisa.target import Leases, Target  # noqa: PLC0415 - not needed to collect
 
     group = request.config.stash[selection.GROUPS_KEY][lisa_group]
     count = selection.metadata_of(request.node).count
@@ -357,56 +365,55 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     verdicts = selection.judge(items, config.stash[CRITERIA_KEY])
     config.stash[VERDICTS_KEY] = verdicts
     kept = [v.item for v in verdicts if v.selected]
+    # Only pytest-xdist's loadgroup reads the groups (in the controller's or a worker's collection).
+    grouped = getattr(config.option, "dist", "no") == "loadgroup" or bool(getattr(config.option, "loadgroup", False))
+    shared: dict[int, list[tuple[str, str]]] = {}  # the metadata properties, once per test function
     for verdict in verdicts:
         if not verdict.selected:
             continue
         item = verdict.item
         meta = selection.metadata_of(item)
-        item.user_properties.append(("lisa_test", meta.name))
+        if id(meta) not in shared:
+            shared[id(meta)] = [("lisa_test", meta.name)] + [
+                (f"lisa_{key}", ",".join(value) if isinstance(value, tuple) else str(value))
+                for key, value in ((key, getattr(meta, key)) for key in METADATA_PROPERTIES)
+            ]
+        item.user_properties.extend(shared[id(meta)])
         if verdict.target is not None:
             target = verdict.target
-            # With pytest-xdist's --dist loadgroup, all tests of one target go to one worker, one at a time.
-            # A test of several instances goes with its first; leases keep the others free for it.
-            first = target.instances[0] if target.instances else target.name
-            item.add_marker(pytest.mark.xdist_group(first))
+            if grouped:
+                # All tests of one target go to one worker, one at a time. A test of several instances goes
+                # with its first; leases keep the others free for it.
+                item.add_marker(pytest.mark.xdist_group(target.instances[0] if target.instances else target.name))
             shown = ",".join(target.instances[: meta.count]) if target.instances else target.name
             item.user_properties.append(("lisa_target", shown))
-            group = target.name if target.instances else group_of(item)
+            group = target.name if target.instances else target.group
             if group:
                 item.user_properties.append(("lisa_group", group))
-        for key in ("area", "category", "priority", "platform", "tags", "features"):
-            value = getattr(meta, key)
-            item.user_properties.append((f"lisa_{key}", ",".join(value) if isinstance(value, tuple) else str(value)))
-    if not config.getoption("lisa_ssh_per_command"):
-        enable_channels(kept)
     dropped = [v.item for v in verdicts if not v.selected]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
 
 
-def enable_channels(items: list[pytest.Item]) -> None:
-    """Persistent command channels for the LISA targets the items run on (see pytest_lisa.channel)."""
-    seen: set[int] = set()
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        host = callspec.params.get("_testinfra_host") if callspec is not None else None
-        if host is None or id(host) in seen:
-            continue
-        seen.add(id(host))
-        backend = host.backend
-        if getattr(backend, "NAME", "") == "ansible" and backend.get_variables().get("lisa_state_dir"):
-            channel.enable(host)
+METADATA_PROPERTIES = ("area", "category", "priority", "platform", "tags", "features")
+CHANNELS_KEY = pytest.StashKey[set[int]]()
 
 
-def group_of(item: pytest.Item) -> str | None:
-    """The target group of a one-instance item, from its host's inventory variables."""
-    host = getattr(item, "callspec", None) and item.callspec.params.get("_testinfra_host")  # type: ignore[attr-defined]
-    backend = getattr(host, "backend", None)
-    if backend is None or getattr(backend, "NAME", "") != "ansible":
-        return None
-    found = selection.unwrap(backend.get_variables()).get("lisa_target")
-    return str(found) if found else None
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before a target's first test: a persistent command channel to it (see pytest_lisa.channel)."""
+    config = item.config
+    callspec = getattr(item, "callspec", None)
+    host = callspec.params.get("_testinfra_host") if callspec is not None else None
+    done = config.stash.setdefault(CHANNELS_KEY, set())
+    if host is None or id(host) in done or config.getoption("lisa_ssh_per_command"):
+        return
+    done.add(id(host))
+    backend = host.backend
+    if getattr(backend, "NAME", "") == "ansible" and backend.get_variables().get("lisa_state_dir"):
+        from pytest_lisa import channel  # noqa: PLC0415 - not needed to collect
+
+        channel.enable(host)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

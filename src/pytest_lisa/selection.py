@@ -69,6 +69,8 @@ class Target:
     capabilities: requirements.Capabilities | None
     # For a target group: its instances, of which a test with count=N gets the first N.
     instances: tuple[str, ...] = ()
+    # For an instance: the target group it belongs to, when the inventory says.
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,11 +162,11 @@ def _target(host: Any, config: pytest.Config) -> Target:
         return Target(name, predicted.get(name))
     if getattr(backend, "NAME", "") != "ansible":
         return Target(name, None)
-    variables = unwrap(backend.get_variables())
-    found = variables.get("lisa_capabilities")
-    if not found:
-        return Target(name, None)
-    return Target(name, requirements.Capabilities.from_dict(found))
+    variables = backend.get_variables()  # only what is needed is unwrapped: the groups are large
+    found = unwrap(variables.get("lisa_capabilities"))
+    group = unwrap(variables.get("lisa_target"))
+    caps = requirements.Capabilities.from_dict(found) if found else None
+    return Target(name, caps, group=str(group) if group else None)
 
 
 @dataclass(frozen=True)
@@ -209,27 +211,43 @@ def load_criteria(config: pytest.Config) -> criteria.Criteria:
 
 
 def judge(items: Iterable[pytest.Item], chosen: criteria.Criteria) -> list[Verdict]:
-    """Decide each item: criteria on its metadata, then its requirement against its target."""
+    """Decide each item: criteria on its metadata, then its requirement against its target.
+
+    Items of one test function share their metadata and items of one target share it too, so each
+    decision is made once per function and once per (function, target).
+    """
     verdicts = []
     known: dict[int, Target] = {}
+    decided: dict[int, criteria.Decision] = {}
+    fits: dict[tuple[int, Target], str | None] = {}
     for item in items:
         meta = metadata_of(item)
-        decision = chosen.explain(meta)
+        if id(meta) not in decided:
+            decided[id(meta)] = chosen.explain(meta)
+        decision = decided[id(meta)]
         target = target_of(item, known)
         if not decision.selected:
             verdicts.append(Verdict(item, False, 0, decision.reason, target))
             continue
-        need = meta.requirement()
-        if target is not None and need.count > 1 and len(target.instances) < need.count:
-            have = len(target.instances)
-            reason = f"needs {need.count} instances of one target group, {target.name} has {have}"
-            verdicts.append(Verdict(item, False, 0, reason, target))
-            continue
-        if target is not None and target.capabilities is not None:
-            word = "target group" if target.instances else "target"
-            met = need.met_by(target.capabilities, f"{word} {target.name}")
-            if not met:
-                verdicts.append(Verdict(item, False, 0, met.explain(), target))
+        if target is not None:
+            if (id(meta), target) not in fits:
+                fits[(id(meta), target)] = unmet(meta, target)
+            reason = fits[(id(meta), target)]
+            if reason is not None:
+                verdicts.append(Verdict(item, False, 0, reason, target))
                 continue
         verdicts.append(Verdict(item, True, decision.times, decision.reason, target))
     return verdicts
+
+
+def unmet(meta: metadata.Metadata, target: Target) -> str | None:
+    """Why a target does not meet a test's requirement, or None when it does."""
+    need = meta.requirement()
+    if need.count > 1 and len(target.instances) < need.count:
+        return f"needs {need.count} instances of one target group, {target.name} has {len(target.instances)}"
+    if target.capabilities is not None:
+        word = "target group" if target.instances else "target"
+        met = need.met_by(target.capabilities, f"{word} {target.name}")
+        if not met:
+            return met.explain()
+    return None

@@ -29,13 +29,6 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 from ansible_collections.lisa.core.plugins.module_utils.errors import LisaError
 from ansible_collections.lisa.core.plugins.module_utils.platforms import PLATFORMS
 
-try:
-    from filelock import FileLock, Timeout
-
-    HAS_FILELOCK = True
-except ImportError:  # pragma: no cover - exercised only where filelock is missing
-    HAS_FILELOCK = False
-
 FORMAT = 1
 STATES = ("deploying", "ready", "deleting", "failed", "bad")
 DEFAULT_STATE_DIR = ".lisa"
@@ -153,13 +146,16 @@ class Pool:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        if not HAS_FILELOCK:
-            raise LisaError("the LISA pool needs the Python package filelock: pip install filelock")
+        # Imported here: every pytest run imports this module, few of them write the pool.
+        try:
+            import filelock  # noqa: PLC0415
+        except ImportError:  # pragma: no cover - exercised only where filelock is missing
+            raise LisaError("the LISA pool needs the Python package filelock: pip install filelock") from None
         self._ensure_dir()
         try:
-            with FileLock(self.lock_path, timeout=LOCK_TIMEOUT):
+            with filelock.FileLock(self.lock_path, timeout=LOCK_TIMEOUT):
                 yield
-        except Timeout:
+        except filelock.Timeout:
             raise LisaError(
                 "the pool %s stayed locked for %ds; is another LISA run stuck?" % (self.path, LOCK_TIMEOUT)
             ) from None
