@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import testinfra
 
+import pytest_lisa.plugin
 from tests.helpers import Lisa, libvirt_domains
 
 pytestmark = pytest.mark.vm
@@ -30,7 +31,66 @@ def domain_xml(name: str) -> str:
     ).stdout
 
 
-def test_two_vms_linked_by_their_second_nic(lisa: Lisa, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def check_link_records(pool: dict[str, Any], hostvars: dict[str, Any]) -> None:
+    """The inventory's view of the link, and the network rule in each domain's definition."""
+    assert {name: hostvars[name]["lisa_private_address"] for name in ("net-1", "net-2")} == {
+        "net-1": "10.213.0.1",
+        "net-2": "10.213.0.2",
+    }
+    assert hostvars["net-1"]["lisa_private_peer"] == "net-2"
+    assert hostvars["net-2"]["lisa_spec"]["nics"] == 2
+    assert [hostvars[name]["lisa_capabilities"]["nics"] for name in ("net-1", "net-2")] == [2, 2]
+    # Every host-side socket of the link is on 127.0.0.1, and each VM sends to the other's.
+    one, two = pool["net-1"]["link"], pool["net-2"]["link"]
+    assert (one["port"], one["peer_port"]) == (two["peer_port"], two["port"])
+    for record in pool.values():
+        xml = domain_xml(record["resource"])
+        link = record["link"]
+        assert f"socket,id=lisanet1,udp=127.0.0.1:{link['peer_port']},localaddr=127.0.0.1:{link['port']}" in xml
+        assert set(re.findall(r"\b(\d+\.\d+\.\d+\.\d+):\d+", xml)) == {"127.0.0.1"}
+        assert f"lisa.net1={link['address']}/24" in xml
+
+
+def check_ping_and_iperf3(hosts: dict[str, Any], hostvars: dict[str, Any]) -> float:
+    """Through testinfra, as the suites reach the VMs: eth1 addresses, ping both ways, iperf3; the Mbit/s."""
+    for name, host in hosts.items():
+        assert "inet " + hostvars[name]["lisa_private_address"] + "/24" in host.check_output("ip -4 addr show eth1")
+    for name, peer in (("net-1", "10.213.0.2"), ("net-2", "10.213.0.1")):
+        ping = hosts[name].run(f"ping -c 3 -W 5 {peer}")
+        assert ping.rc == 0, f"{name} cannot ping {peer}: {ping.stdout}{ping.stderr}"
+        assert " 0% packet loss" in ping.stdout
+    server, client = hosts["net-2"], hosts["net-1"]
+    server.check_output("iperf3 --server --daemon --one-off --bind 10.213.0.2 --pidfile /run/lisa-iperf3.pid")
+    try:
+        result = client.run("iperf3 --client 10.213.0.2 --time 3 --json")
+    finally:
+        server.run("pkill -F /run/lisa-iperf3.pid || true")
+    assert result.rc == 0, result.stdout[-2000:] + result.stderr
+    mbps = float(json.loads(result.stdout)["end"]["sum_received"]["bits_per_second"]) / 1e6
+    assert mbps > 1, f"iperf3 over eth1 gave {mbps:.1f} Mbit/s"
+    return mbps
+
+
+def run_network_suite(lisa: Lisa, repo: Path, metrics: Path) -> None:
+    """The network suite through the lisa plugin on the pool's targets: its single-target test on each VM and
+    its two-target tests on the pair (with stand-ins for the plugin's targets and metrics fixtures while the
+    plugin has none)."""
+    extra = []
+    if not hasattr(pytest_lisa.plugin, "targets"):
+        extra = ["-p", "tests.vm.stand_in_fixtures"]
+        lisa.env.update(PYTHONPATH=str(repo), LISA_STAND_IN_TARGETS="net-1,net-2", LISA_STAND_IN_METRICS=str(metrics))
+    suite = lisa.pytest(repo / "pytests/network", "--lisa-suite", "network", *extra)
+    assert suite.returncode == 0, suite.stdout[-4000:]
+    assert suite.stdout.count(" PASSED") == 4, suite.stdout[-4000:]
+    if extra:
+        recorded = [json.loads(line) for line in metrics.read_text().splitlines()]
+        assert [(r["name"], r["unit"]) for r in recorded] == [("throughput_mbps", "Mbit/s")]
+        assert recorded[0]["value"] > 1
+
+
+def test_two_vms_linked_by_their_second_nic(
+    lisa: Lisa, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runbook = lisa.runbook({"targets": [LINKED]})
     started = time.monotonic()
     lisa.playbook("deploy", runbook, check=True)
@@ -39,54 +99,15 @@ def test_two_vms_linked_by_their_second_nic(lisa: Lisa, repo: Path, monkeypatch:
     resources = [record["resource"] for record in pool.values()]
     try:
         hostvars = lisa.inventory()["_meta"]["hostvars"]
-        assert {name: hostvars[name]["lisa_private_address"] for name in ("net-1", "net-2")} == {
-            "net-1": "10.213.0.1",
-            "net-2": "10.213.0.2",
-        }
-        assert hostvars["net-1"]["lisa_private_peer"] == "net-2"
-        assert hostvars["net-2"]["lisa_spec"]["nics"] == 2
-        assert [hostvars[name]["lisa_capabilities"]["nics"] for name in ("net-1", "net-2")] == [2, 2]
-
-        # The network rule: every host-side socket of the link is on 127.0.0.1, each VM sends to the other.
-        one, two = pool["net-1"]["link"], pool["net-2"]["link"]
-        assert (one["port"], one["peer_port"]) == (two["peer_port"], two["port"])
-        for record in pool.values():
-            xml = domain_xml(record["resource"])
-            link = record["link"]
-            assert f"socket,id=lisanet1,udp=127.0.0.1:{link['peer_port']},localaddr=127.0.0.1:{link['port']}" in xml
-            assert set(re.findall(r"\b(\d+\.\d+\.\d+\.\d+):\d+", xml)) == {"127.0.0.1"}
-            assert f"lisa.net1={link['address']}/24" in xml
-
-        # The VMs, through the pool's inventory and testinfra, as the test suites reach them.
+        check_link_records(pool, hostvars)
         for key, value in lisa.env.items():
             monkeypatch.setenv(key, value)
-        hosts: dict[str, Any] = {
+        hosts = {
             name: testinfra.get_host(f"ansible://{name}", ansible_inventory="inventory/lisa.yml")
             for name in ("net-1", "net-2")
         }
-        for name, host in hosts.items():
-            assert "inet " + hostvars[name]["lisa_private_address"] + "/24" in host.check_output("ip -4 addr show eth1")
-        for name, peer in (("net-1", "10.213.0.2"), ("net-2", "10.213.0.1")):
-            ping = hosts[name].run(f"ping -c 3 -W 5 {peer}")
-            assert ping.rc == 0, f"{name} cannot ping {peer}: {ping.stdout}{ping.stderr}"
-            assert " 0% packet loss" in ping.stdout
-
-        server, client = hosts["net-2"], hosts["net-1"]
-        server.check_output("iperf3 --server --daemon --one-off --bind 10.213.0.2 --pidfile /run/lisa-iperf3.pid")
-        try:
-            result = client.run("iperf3 --client 10.213.0.2 --time 3 --json")
-            assert result.rc == 0, result.stdout[-2000:] + result.stderr
-            report = json.loads(result.stdout)
-            mbps = report["end"]["sum_received"]["bits_per_second"] / 1e6
-            assert mbps > 1, f"iperf3 over eth1 gave {mbps:.1f} Mbit/s"
-        finally:
-            server.run("pkill -F /run/lisa-iperf3.pid || true")
-
-        # The network suite's single-target test, through the lisa plugin on the pool's targets. Its two-target
-        # tests need the plugin's targets and metrics fixtures.
-        suite = lisa.pytest(repo / "pytests/network", "--lisa-suite", "network", "-k", "second_nic_has")
-        assert suite.returncode == 0, suite.stdout[-4000:]
-        assert suite.stdout.count("PASSED") == 2, suite.stdout[-4000:]
+        mbps = check_ping_and_iperf3(hosts, hostvars)
+        run_network_suite(lisa, repo, tmp_path / "metrics.jsonl")
         print(f"deployed 2 linked VMs in {deployed_in:.1f} s; eth1 throughput {mbps:.0f} Mbit/s")
     finally:
         lisa.playbook("delete", runbook)
