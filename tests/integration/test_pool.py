@@ -128,3 +128,35 @@ def test_broken_pool_file_is_a_clear_error(tmp_path: Path) -> None:
     Path(pool.path).write_text("{not json")
     with pytest.raises(LisaError, match=r"is not valid JSON .*; move it away to start a new pool"):
         pool.records()
+
+
+LINKED = {"name": "net", "platform": "libvirt", "count": 2, "nics": 2}
+
+
+def test_both_ends_of_a_link_are_known_whichever_instance_is_reserved_first(tmp_path: Path) -> None:
+    pool = Pool(str(tmp_path))
+    second = pool.reserve("net-2", "net", "libvirt", LINKED)["link"]
+    first = pool.reserve("net-1", "net", "libvirt", LINKED)["link"]
+    assert (first["address"], first["peer"], first["peer_address"]) == ("10.213.0.1", "net-2", "10.213.0.2")
+    assert (second["address"], second["peer"], second["peer_address"]) == ("10.213.0.2", "net-1", "10.213.0.1")
+    assert first["port"] == second["peer_port"] and second["port"] == first["peer_port"]
+    assert first["port"] != second["port"]
+    assert first["ports"] == second["ports"] == {"net-1": first["port"], "net-2": second["port"]}
+    # Another linked group gets ports of its own.
+    other = pool.reserve("lan-1", "lan", "libvirt", {**LINKED, "name": "lan"})["link"]
+    assert not set(other["ports"].values()) & set(first["ports"].values())
+    # A single NIC, or a platform without links, gets no link.
+    assert "link" not in pool.reserve("one-1", "one", "libvirt", {**LINKED, "name": "one", "count": 1, "nics": 1})
+
+
+def test_a_redeployed_instance_keeps_talking_to_its_surviving_peer(tmp_path: Path) -> None:
+    pool = Pool(str(tmp_path))
+    first = pool.reserve("net-1", "net", "libvirt", LINKED)["link"]
+    pool.reserve("net-2", "net", "libvirt", LINKED)
+    pool.remove("net-2")
+    assert pool.reserve("net-2", "net", "libvirt", LINKED)["link"]["port"] == first["peer_port"]
+
+
+def test_a_link_outside_a_two_instance_group_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LisaError, match="target net-3: nics 2 links the two instances of a target group"):
+        Pool(str(tmp_path)).reserve("net-3", "net", "libvirt", {**LINKED, "count": 3})

@@ -113,6 +113,15 @@ MALFORMED: list[tuple[Any, str]] = [
     ({"targets": [{**LIBVIRT, "uri": "qemu"}]}, "targets[0].uri: expected a string matching"),
     ({"targets": [{**LIBVIRT, "cost": -1}]}, "targets[0].cost: expected a number 0–1000000, got -1"),
     ({"targets": [{**LIBVIRT, 7: "x"}]}, "targets[0]: keys must be strings, got 7"),
+    (
+        {"targets": [LIBVIRT, {**LIBVIRT, "name": "wide", "count": 2, "nics": 3}]},
+        "targets[1].nics: libvirt VMs have at most 2 network interfaces, got 3; use nics: 1, or nics: 2 with count: 2",
+    ),
+    (
+        {"targets": [{**LIBVIRT, "nics": 2}]},
+        "targets[0].nics: nics: 2 on libvirt links the two instances of this target group point to point, so it "
+        "needs count: 2 (this target has count: 1); set count: 2, or nics: 1",
+    ),
 ]
 
 
@@ -170,12 +179,41 @@ def test_builtin_suites_exist_and_runbook_suites_override_them() -> None:
         book.suite("weekly")
 
 
+# -- the second NIC: a point-to-point link between the two instances of a libvirt target group ------------
+
+
+def test_second_nic_needs_exactly_two_instances() -> None:
+    assert messages({"targets": [{**LIBVIRT, "nics": 2, "count": 3}]}) == [
+        "targets[0].nics: nics: 2 on libvirt links the two instances of this target group point to point, so it "
+        "needs count: 2 (this target has count: 3); set count: 2, or nics: 1"
+    ]
+
+
+def test_second_nic_from_the_platform_defaults_says_where_it_is_set() -> None:
+    assert messages({"platforms": {"libvirt": {"nics": 4}}, "targets": [{**LIBVIRT, "count": 2}]}) == [
+        "targets[0].nics: libvirt VMs have at most 2 network interfaces, got 4; use nics: 1, or nics: 2 with "
+        "count: 2 (the second interface links the two instances of the group) (nics: 4 is set under "
+        "platforms.libvirt)"
+    ]
+
+
+def test_two_linked_instances_are_valid() -> None:
+    book = runbook.load({"targets": [{**LIBVIRT, "count": 2, "nics": 2}, {**LIBVIRT, "name": "one"}]})
+    assert [(t.name, t.count, t.params["nics"]) for t in book.targets] == [("debian", 2, 2), ("one", 1, 1)]
+    assert platforms.private_address(2) == "10.213.0.2"
+
+
+def test_other_platforms_keep_their_own_nics() -> None:
+    book = runbook.load({"targets": [{"name": "vm", "platform": "azure", "nics": 3}]})
+    assert book.targets[0].params["nics"] == 3
+
+
 def test_empty_runbook_is_valid() -> None:
     assert runbook.load(None).targets == ()
 
 
 def test_shipped_runbooks_are_valid(repo: Path) -> None:
-    files = [repo / "runbooks/local.yml", *sorted((repo / "runbooks/examples").glob("*.yml"))]
+    files = [*sorted((repo / "runbooks").glob("*.yml")), *sorted((repo / "runbooks/examples").glob("*.yml"))]
     names = {path.stem for path in files}
     assert names >= set(platforms.PLATFORMS), "every platform has an example runbook"
     for path in files:
@@ -232,6 +270,8 @@ AFTER_SCHEMA = (
     "expected a regular expression",
     "exclude: true",
     "keys must be",
+    "network interfaces",
+    "links the two instances",
 )
 SCHEMA_LEVEL = [case for case in MALFORMED if not any(word in case[1] for word in AFTER_SCHEMA)]
 

@@ -14,6 +14,10 @@ description:
     (address, port, user, the pool's key and its own known_hosts, strict host key checking).
   - Groups C(lisa), C(lisa_<platform>), C(lisa_target_<name>) and C(lisa_feature_<feature>), plus
     whatever O(groups), O(keyed_groups) and O(compose) construct.
+  - Host variables C(lisa_platform), C(lisa_target), C(lisa_capabilities) (measured), C(lisa_spec) (asked
+    for in the runbook), C(lisa_features), C(lisa_serial_log), and for the two instances of a target group
+    linked by a second NIC C(lisa_private_address) (this instance's address on it) and C(lisa_private_peer)
+    (the other instance's name).
   - The inventory file must end in C(lisa.yml) or C(lisa.yaml).
 author:
   - LISA developers (@lisa-developers)
@@ -77,6 +81,8 @@ TRUSTED = (
     "lisa_resource",
     "lisa_serial_log",
     "lisa_state_dir",
+    "lisa_private_address",
+    "lisa_private_peer",
 )
 
 
@@ -97,7 +103,14 @@ def host_vars(pool, record):
         "lisa_serial_log": record.get("serial_log"),
         "lisa_state_dir": pool.state_dir,
         "lisa_lease": record.get("lease"),
+        # What the runbook asked for (cpus, memory_mb, disks, nics, ...), beside what was measured.
+        "lisa_spec": record.get("spec") or {},
     }
+    link = record.get("link")
+    if link:
+        # The second NIC's point-to-point link to the other instance of the group (libvirt, nics 2).
+        variables["lisa_private_address"] = link["address"]
+        variables["lisa_private_peer"] = link["peer"]
     if connection.get("connection") == "local":
         variables["ansible_connection"] = "local"
         variables["ansible_host"] = connection.get("host", "localhost")

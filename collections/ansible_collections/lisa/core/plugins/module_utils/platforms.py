@@ -12,7 +12,7 @@ platform means adding its block below and its role ``lisa.core.<name>``; nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 _INT = "integer"
 
@@ -64,6 +64,47 @@ class Platform:
     scalable: bool = True
     # Whether LISA reaches the target's SSH through a port it forwards on 127.0.0.1 (QEMU user networking).
     forwards_ssh: bool = False
+    # Checks a schema cannot express: given a target's merged parameters and its count, the problems as
+    # (key, message) pairs, found before anything is deployed.
+    check: Optional[Callable[[Mapping[str, Any], int], List[Tuple[str, str]]]] = None
+    # Whether ``nics: 2`` links the two instances of a target group point to point (see PRIVATE_LINK).
+    links_instances: bool = False
+
+
+# The second NIC of a two-instance target group: a point-to-point link between the two instances, with
+# these addresses inside the guests (instance N gets .N). On the host the link is a pair of UDP sockets
+# on 127.0.0.1, so no bridge, no multicast and no address outside the loopback is involved.
+PRIVATE_LINK_PREFIX = "10.213.0."
+PRIVATE_LINK_BITS = 24
+
+
+def private_address(number: int) -> str:
+    """The address of instance ``number`` (1-based) of a linked target group on its second NIC."""
+    return "%s%d" % (PRIVATE_LINK_PREFIX, number)
+
+
+def _check_linked_nics(params: Mapping[str, Any], count: int) -> List[Tuple[str, str]]:
+    """nics 1 anywhere; nics 2 only as the point-to-point link of a group of exactly two instances."""
+    nics = int(params.get("nics", 1))
+    if nics <= 1:
+        return []
+    if nics > 2:
+        return [
+            (
+                "nics",
+                "libvirt VMs have at most 2 network interfaces, got %d; use nics: 1, or nics: 2 with count: 2 "
+                "(the second interface links the two instances of the group)" % nics,
+            )
+        ]
+    if count != 2:
+        return [
+            (
+                "nics",
+                "nics: 2 on libvirt links the two instances of this target group point to point, so it needs "
+                "count: 2 (this target has count: %d); set count: 2, or nics: 1" % count,
+            )
+        ]
+    return []
 
 
 PLATFORMS: Dict[str, Platform] = {}
@@ -124,6 +165,8 @@ register(
         },
         cost=1.0,
         forwards_ssh=True,
+        check=_check_linked_nics,
+        links_instances=True,
     )
 )
 

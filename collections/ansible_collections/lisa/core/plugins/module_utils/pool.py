@@ -27,7 +27,11 @@ import tempfile
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ansible_collections.lisa.core.plugins.module_utils.errors import LisaError
-from ansible_collections.lisa.core.plugins.module_utils.platforms import PLATFORMS
+from ansible_collections.lisa.core.plugins.module_utils.platforms import (
+    PLATFORMS,
+    PRIVATE_LINK_BITS,
+    private_address,
+)
 
 FORMAT = 1
 STATES = ("deploying", "ready", "deleting", "failed", "bad")
@@ -71,6 +75,60 @@ def free_port(taken: "set[int]", host: str = "127.0.0.1") -> int:
         if port not in taken:
             return port
     raise LisaError("found no free TCP port on %s" % host)
+
+
+def free_udp_port(taken: "set[int]", host: str = "127.0.0.1") -> int:
+    """A UDP port on ``host`` that nothing is bound to and no pool record claims."""
+    for _attempt in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
+        if port not in taken:
+            return port
+    raise LisaError("found no free UDP port on %s" % host)
+
+
+def _link_ports(record: Mapping[str, Any]) -> List[int]:
+    link = record.get("link") or {}
+    return [int(port) for port in (link.get("ports") or {}).values()]
+
+
+def private_link(name: str, group: str, spec: Mapping[str, Any], records: Mapping[str, Any]) -> Dict[str, Any]:
+    """The point-to-point link of instance ``name`` of a two-instance group with ``nics: 2``.
+
+    Each instance's end is a UDP socket on 127.0.0.1; both ports are chosen when the first instance of the
+    group is reserved and kept in every record of the group, so either instance knows its peer's port
+    before either VM starts, whichever is reserved first (they deploy in parallel).
+    """
+    names = ["%s-%d" % (spec.get("name", group), number) for number in range(1, int(spec.get("count", 1)) + 1)]
+    if name not in names or len(names) != 2:
+        raise LisaError(
+            "target %s: nics 2 links the two instances of a target group (<group>-1 and <group>-2); "
+            "this one is not one of %s" % (name, ", ".join(names) or "them")
+        )
+    ports: Dict[str, int] = {}
+    for record in records.values():
+        found = (record.get("link") or {}).get("ports") or {}
+        if record.get("group") == group and sorted(found) == names:
+            ports = {key: int(value) for key, value in found.items()}
+            break
+    if not ports:
+        taken = {port for record in records.values() for port in _link_ports(record)}
+        for each in names:
+            ports[each] = free_udp_port(taken)
+            taken.add(ports[each])
+    number = names.index(name) + 1
+    peer = names[2 - number]
+    return {
+        "number": number,
+        "address": private_address(number),
+        "prefix": PRIVATE_LINK_BITS,
+        "port": ports[name],
+        "peer": peer,
+        "peer_address": private_address(3 - number),
+        "peer_port": ports[peer],
+        "ports": ports,
+    }
 
 
 class Pool:
@@ -229,6 +287,8 @@ class Pool:
                     record["forward_port"] = ssh_port
                 else:
                     record["forward_port"] = free_port({int(p) for p in taken if p})
+            if platform in PLATFORMS and PLATFORMS[platform].links_instances and int(spec.get("nics", 1)) == 2:
+                record["link"] = private_link(name, group, spec, data["targets"])
             data["targets"][name] = record
             return dict(record, reserved=True)
 

@@ -236,6 +236,13 @@ def load(data: Any, source: str = "") -> Runbook:
                     % (key, raw["platform"], raw["platform"]),
                 )
             )
+        check = PLATFORMS[spec.platform].check
+        if check is not None and not missing:
+            for key, message in check(spec.params, spec.count):
+                where = ""
+                if key not in raw:  # the value came from the runbook's platform defaults: say so
+                    where = " (%s: %s is set under platforms.%s)" % (key, spec.params[key], spec.platform)
+                problems.append(Problem(format_path([*path, key]), message + where))
         targets.append(spec)
     criteria, criteria_problems = Criteria.parse(data.get("criteria", []), ["criteria"])
     problems.extend(criteria_problems)

@@ -50,14 +50,15 @@ passwd --root "$root" --lock root >/dev/null
 
 cat >"$root/usr/local/sbin/lisa-init" <<'SCRIPT'
 #!/bin/sh
-# LISA's boot-time set-up: authorized key and hostname from the kernel command line, host keys, and
-# the host keys printed on the serial console for the controller to trust.
+# LISA's boot-time set-up: authorized key, hostname and the second NIC's address from the kernel command
+# line, host keys, and the host keys printed on the serial console for the controller to trust.
 set -eu
-key="" name=""
+key="" name="" net1=""
 for word in $(cat /proc/cmdline); do
   case $word in
     lisa.ssh_key=*) key=${word#lisa.ssh_key=} ;;
     lisa.hostname=*) name=${word#lisa.hostname=} ;;
+    lisa.net1=*) net1=${word#lisa.net1=} ;;
   esac
 done
 if [ -n "$key" ]; then
@@ -69,6 +70,20 @@ if [ -n "$name" ]; then
   hostname "$name"
   echo "$name" >/etc/hostname
 fi
+# eth1 is the point-to-point link to the other instance of the target group (ifupdown leaves it alone).
+# The NIC may still be probing this early: wait for it, but never keep SSH from starting for long.
+if [ -n "$net1" ]; then
+  tries=0
+  while [ ! -e /sys/class/net/eth1 ] && [ "$tries" -lt 100 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+  done
+  if ip addr replace "$net1" dev eth1 && ip link set eth1 up; then
+    echo "LISA-NET1 eth1 $net1" >/dev/ttyS0
+  else
+    echo "LISA-NET1 failed: no eth1 for $net1" >/dev/ttyS0
+  fi
+fi
 ssh-keygen -A >/dev/null
 for pub in /etc/ssh/ssh_host_*_key.pub; do
   echo "LISA-HOSTKEY $(cut -d' ' -f1,2 "$pub")" >/dev/ttyS0
@@ -77,7 +92,7 @@ SCRIPT
 chmod 0755 "$root/usr/local/sbin/lisa-init"
 cat >"$root/etc/systemd/system/lisa-init.service" <<'UNIT'
 [Unit]
-Description=LISA boot-time set-up (SSH keys from the kernel command line)
+Description=LISA boot-time set-up (SSH keys, hostname, second NIC from the kernel command line)
 Before=ssh.service
 After=local-fs.target
 

@@ -1,0 +1,115 @@
+"""nics: 2 on libvirt: the two VMs of a target group reach each other over a point-to-point eth1.
+
+On the host the link is two UDP sockets on 127.0.0.1 (QEMU's socket netdev); inside the guests eth1 has
+10.213.0.N/24 from the kernel command line. The test drives the VMs through the LISA inventory and
+testinfra, as the network suite does, and leaves no domain, disk or record behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+
+import pytest_lisa.plugin
+from tests.helpers import Lisa, libvirt_domains
+
+pytestmark = pytest.mark.vm
+
+LINKED = {"name": "net", "platform": "libvirt", "count": 2, "nics": 2, "memory_mb": 512}
+
+
+def domain_xml(name: str) -> str:
+    return subprocess.run(
+        ["virsh", "-c", "qemu:///system", "dumpxml", name], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def check_link_records(pool: dict[str, Any], hostvars: dict[str, Any]) -> None:
+    """The inventory's view of the link, and the network rule in each domain's definition."""
+    assert {name: hostvars[name]["lisa_private_address"] for name in ("net-1", "net-2")} == {
+        "net-1": "10.213.0.1",
+        "net-2": "10.213.0.2",
+    }
+    assert hostvars["net-1"]["lisa_private_peer"] == "net-2"
+    assert hostvars["net-2"]["lisa_spec"]["nics"] == 2
+    assert [hostvars[name]["lisa_capabilities"]["nics"] for name in ("net-1", "net-2")] == [2, 2]
+    # Every host-side socket of the link is on 127.0.0.1, and each VM sends to the other's.
+    one, two = pool["net-1"]["link"], pool["net-2"]["link"]
+    assert (one["port"], one["peer_port"]) == (two["peer_port"], two["port"])
+    for record in pool.values():
+        xml = domain_xml(record["resource"])
+        link = record["link"]
+        assert f"socket,id=lisanet1,udp=127.0.0.1:{link['peer_port']},localaddr=127.0.0.1:{link['port']}" in xml
+        assert set(re.findall(r"\b(\d+\.\d+\.\d+\.\d+):\d+", xml)) == {"127.0.0.1"}
+        assert f"lisa.net1={link['address']}/24" in xml
+
+
+def check_ping_and_iperf3(hosts: dict[str, Any], hostvars: dict[str, Any]) -> float:
+    """Through testinfra, as the suites reach the VMs: eth1 addresses, ping both ways, iperf3; the Mbit/s."""
+    for name, host in hosts.items():
+        assert "inet " + hostvars[name]["lisa_private_address"] + "/24" in host.check_output("ip -4 addr show eth1")
+    for name, peer in (("net-1", "10.213.0.2"), ("net-2", "10.213.0.1")):
+        ping = hosts[name].run(f"ping -c 3 -W 5 {peer}")
+        assert ping.rc == 0, f"{name} cannot ping {peer}: {ping.stdout}{ping.stderr}"
+        assert " 0% packet loss" in ping.stdout
+    server, client = hosts["net-2"], hosts["net-1"]
+    server.check_output("iperf3 --server --daemon --one-off --bind 10.213.0.2 --pidfile /run/lisa-iperf3.pid")
+    try:
+        result = client.run("iperf3 --client 10.213.0.2 --time 3 --json")
+    finally:
+        server.run("pkill -F /run/lisa-iperf3.pid || true")
+    assert result.rc == 0, result.stdout[-2000:] + result.stderr
+    mbps = float(json.loads(result.stdout)["end"]["sum_received"]["bits_per_second"]) / 1e6
+    assert mbps > 1, f"iperf3 over eth1 gave {mbps:.1f} Mbit/s"
+    return mbps
+
+
+def run_network_suite(lisa: Lisa, repo: Path, metrics: Path) -> None:
+    """The network suite through the lisa plugin on the pool's targets: its single-target test on each VM and
+    its two-target tests on the pair (with stand-ins for the plugin's targets and metrics fixtures while the
+    plugin has none)."""
+    extra = []
+    if not hasattr(pytest_lisa.plugin, "targets"):
+        extra = ["-p", "tests.vm.stand_in_fixtures"]
+        lisa.env.update(PYTHONPATH=str(repo), LISA_STAND_IN_TARGETS="net-1,net-2", LISA_STAND_IN_METRICS=str(metrics))
+    suite = lisa.pytest(repo / "pytests/network", "--lisa-suite", "network", *extra)
+    assert suite.returncode == 0, suite.stdout[-4000:]
+    assert suite.stdout.count(" PASSED") == 4, suite.stdout[-4000:]
+    if extra:
+        recorded = [json.loads(line) for line in metrics.read_text().splitlines()]
+        assert [(r["name"], r["unit"]) for r in recorded] == [("throughput_mbps", "Mbit/s")]
+        assert recorded[0]["value"] > 1
+
+
+def test_two_vms_linked_by_their_second_nic(
+    lisa: Lisa, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runbook = lisa.runbook({"targets": [LINKED]})
+    started = time.monotonic()
+    lisa.playbook("deploy", runbook, check=True)
+    deployed_in = time.monotonic() - started
+    pool = lisa.pool()
+    resources = [record["resource"] for record in pool.values()]
+    try:
+        hostvars = lisa.inventory()["_meta"]["hostvars"]
+        check_link_records(pool, hostvars)
+        for key, value in lisa.env.items():
+            monkeypatch.setenv(key, value)
+        hosts = {
+            name: testinfra.get_host(f"ansible://{name}", ansible_inventory="inventory/lisa.yml")
+            for name in ("net-1", "net-2")
+        }
+        mbps = check_ping_and_iperf3(hosts, hostvars)
+        run_network_suite(lisa, repo, tmp_path / "metrics.jsonl")
+        print(f"deployed 2 linked VMs in {deployed_in:.1f} s; eth1 throughput {mbps:.0f} Mbit/s")
+    finally:
+        lisa.playbook("delete", runbook)
+    assert lisa.pool() == {}
+    assert not set(resources) & set(libvirt_domains())
