@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +18,6 @@ from typing import Any
 import pytest
 import testinfra
 
-import pytest_lisa.plugin
 from tests.helpers import Lisa, libvirt_domains
 
 pytestmark = pytest.mark.vm
@@ -71,21 +71,19 @@ def check_ping_and_iperf3(hosts: dict[str, Any], hostvars: dict[str, Any]) -> fl
     return mbps
 
 
-def run_network_suite(lisa: Lisa, repo: Path, metrics: Path) -> None:
-    """The network suite through the lisa plugin on the pool's targets: its single-target test on each VM and
-    its two-target tests on the pair (with stand-ins for the plugin's targets and metrics fixtures while the
-    plugin has none)."""
-    extra = []
-    if not hasattr(pytest_lisa.plugin, "targets"):
-        extra = ["-p", "tests.vm.stand_in_fixtures"]
-        lisa.env.update(PYTHONPATH=str(repo), LISA_STAND_IN_TARGETS="net-1,net-2", LISA_STAND_IN_METRICS=str(metrics))
-    suite = lisa.pytest(repo / "pytests/network", "--lisa-suite", "network", *extra)
+def run_network_suite(lisa: Lisa, repo: Path, runbook: Path) -> None:
+    """The network suite as a user runs it: pytest --lisa-runbook plans the pair, finds it ready in the pool,
+    runs the one-target test on each VM and the two-target tests on the pair, records the throughput in
+    the results store, and deletes the pair."""
+    suite = lisa.pytest_ondemand(repo / "pytests/network", runbook, "--lisa-suite", "network")
     assert suite.returncode == 0, suite.stdout[-4000:]
     assert suite.stdout.count(" PASSED") == 4, suite.stdout[-4000:]
-    if extra:
-        recorded = [json.loads(line) for line in metrics.read_text().splitlines()]
-        assert [(r["name"], r["unit"]) for r in recorded] == [("throughput_mbps", "Mbit/s")]
-        assert recorded[0]["value"] > 1
+    assert "LISA: deploying net-1, net-2" in suite.stdout and "LISA: deleting net-1, net-2" in suite.stdout
+    with sqlite3.connect(lisa.state_dir / "results.sqlite") as db:
+        recorded = db.execute("SELECT name, unit, value, target_group FROM metrics").fetchall()
+    assert [(name, unit, group) for name, unit, _value, group in recorded] == [("throughput_mbps", "Mbit/s", "net")]
+    assert recorded[0][2] > 1
+    assert lisa.pool() == {}
 
 
 def test_two_vms_linked_by_their_second_nic(
@@ -107,7 +105,7 @@ def test_two_vms_linked_by_their_second_nic(
             for name in ("net-1", "net-2")
         }
         mbps = check_ping_and_iperf3(hosts, hostvars)
-        run_network_suite(lisa, repo, tmp_path / "metrics.jsonl")
+        run_network_suite(lisa, repo, runbook)
         print(f"deployed 2 linked VMs in {deployed_in:.1f} s; eth1 throughput {mbps:.0f} Mbit/s")
     finally:
         lisa.playbook("delete", runbook)
