@@ -129,3 +129,20 @@ def render_report(report: Path, screenshot_name: str) -> list[dict[str, str]]:
         cells = dict(re.findall(r'<td class="col-([A-Za-z]+)[^"]*">(.*?)</td>', body, re.S))
         rows.append({key: html.unescape(re.sub(r"<[^>]+>", "", value)).strip() for key, value in cells.items()})
     return rows
+
+
+def leftover_processes(state_dir: Path) -> list[str]:
+    """Ansible or pytest processes still running for a LISA state directory (through their environment)."""
+    marker = f"LISA_STATE_DIR={state_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes().split(b"\0")
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in environment and any(word in command for word in ("ansible", "AnsiballZ", "pytest")):
+            found.append(f"{entry.name}: {command[:200]}")
+    return found

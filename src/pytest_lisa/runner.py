@@ -179,6 +179,76 @@ class Interrupts:
         yield cancelled
 
 
+def _parents() -> dict[int, int]:
+    """Every process's parent, from /proc."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        found[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return found
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and all its descendants (Ansible's workers are in sessions of their own, still children)."""
+    parents = _parents()
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
+def _playbook_process(marker: str) -> int | None:
+    """Our child that runs the playbook: its command line names the run's private folder."""
+    for pid, parent in _parents().items():
+        if parent != os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if marker.encode() in handle.read():
+                    return pid
+        except OSError:
+            continue
+    return None
+
+
+def stop_playbook(marker: str) -> None:
+    """End a playbook run at once: ansible-playbook, its workers and the modules they run.
+
+    Everything is first stopped (so nothing forks or writes meanwhile), then killed, then awaited: when
+    this returns no process of the run can still create anything, and deleting what it made is safe.
+    """
+    root = _playbook_process(marker)
+    if root is None:
+        return
+    for _ in range(3):  # a fork in flight shows up in the next round
+        for pid in _tree(root):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+    doomed = _tree(root)
+    for pid in doomed:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") and _alive(pid) for pid in doomed):
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    """Not gone and not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def run_playbook(
     name: str,
     extravars: Mapping[str, Any],
@@ -201,20 +271,31 @@ def run_playbook(
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", os.defpath)])
     env = {"LISA_STATE_DIR": state_dir, "PATH": path, **ansible_environment(project_dir)}
     started = time.monotonic()
+    cancelled = False
     try:
-        result = ansible_runner.run(
+        thread, result = ansible_runner.run_async(
             private_data_dir=private,
             playbook=collection_playbook(name),
             extravars=dict(extravars),
             envvars=env,
             project_dir=project_dir or os.getcwd(),
             event_handler=progress,
-            cancel_callback=cancel or (lambda: False),
+            # Never ansible-runner's own cancel: it kills ansible-playbook's process group only, and
+            # Ansible's workers run in sessions of their own, so their modules would go on.
+            cancel_callback=lambda: False,
             quiet=True,
             limit=limit,
             settings={"suppress_ansible_output": True},
         )
+        while thread.is_alive():
+            thread.join(0.2)
+            if cancel is not None and not cancelled and cancel():
+                cancelled = True
+                stop_playbook(private)
+        thread.join()
         status, rc = str(result.status), int(result.rc if result.rc is not None else 1)
+        if cancelled:
+            status = "canceled"
         if status == "failed" and not progress.failures:
             stdout = Path(private, "artifacts", result.config.ident, "stdout")
             tail = stdout.read_text(errors="replace")[-3000:] if stdout.exists() else ""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import BIN, REPO, Lisa
+from tests.helpers import BIN, REPO, Lisa, leftover_processes
 
 pytestmark = pytest.mark.ssh
 
@@ -122,4 +122,5 @@ def test_ctrl_c_during_the_tests_leaves_no_target(lisa: Lisa, ssh_fleet, tmp_pat
             process.kill()
     assert process.returncode == 130, out[-4000:]
     assert "lisa: deleting m1-1" in out and "lisa: interrupted" in out
+    assert leftover_processes(lisa.state_dir) == []  # no playbook, worker or module of the cancelled run
     assert lisa.pool() == {}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, Lisa, render_report
+from tests.helpers import REPO, Lisa, leftover_processes, render_report
 
 pytestmark = pytest.mark.ssh
 
@@ -184,6 +184,7 @@ def test_ctrl_c_during_deploy_cancels_and_deletes(lisa: Lisa, tmp_path: Path) ->
         listener.close()
     assert "interrupted; cancelling, then deleting what was deployed" in out, out[-4000:]
     assert "LISA: deleting hangs-1" in out, out[-4000:]
+    assert leftover_processes(lisa.state_dir) == []  # no playbook, worker or module of the cancelled run
     assert process.returncode == pytest.ExitCode.INTERRUPTED, out[-4000:]
     assert lisa.pool() == {}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import BIN, REPO, Lisa, libvirt_domains, render_report
+from tests.helpers import BIN, REPO, Lisa, leftover_processes, libvirt_domains, render_report
 
 pytestmark = pytest.mark.vm
 
@@ -61,3 +61,4 @@ def test_ctrl_c_while_the_vm_boots_leaves_no_vm(lisa: Lisa, tmp_path: Path) -> N
     assert resource not in libvirt_domains()
     assert lisa.pool() == {}
     assert not list((lisa.state_dir / "libvirt").glob("*.qcow2"))
+    assert leftover_processes(lisa.state_dir) == []  # no playbook, worker or module of the cancelled run
