@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Lisa, libvirt_domains
+from tests.helpers import Lisa, libvirt_domains, render_report
 
 pytestmark = pytest.mark.vm
 
@@ -44,6 +44,12 @@ def test_core_and_storage_suites_on_a_vm_with_a_data_disk(lisa: Lisa, repo: Path
     assert any(name == "kernel_cmdline" and "root=/dev/vda" in str(value) for name, value in properties)
     # The Hyper-V driver tests are in area core too; on libvirt the plugin leaves them out and says why.
     assert "3 deselected, runs only on azure or hyperv, target disk-1 is on libvirt" in result.stdout
+
+    # The HTML report of the pass, as a browser shows it: every test of both suites passed on the VM.
+    rows = render_report(results / "report.html", "report-vm-core-storage.png")
+    assert {row["testId"].split("::")[-1].split("[")[0] for row in rows} == CORE | STORAGE
+    assert {(row["result"], row["target"]) for row in rows} == {("Passed", "disk-1")}
+    assert {row["area"] for row in rows} == {"core", "storage"}
 
     assert lisa.pool() == {}
     assert not [d for d in libvirt_domains() if d.endswith("-disk-1")]
