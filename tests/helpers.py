@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,29 @@ class Lisa:
             *extra,
             str(path),
         )
+
+    def start(self, *argv: str) -> subprocess.Popen[str]:
+        """A LISA command in the background (to interrupt it), its output in one stream."""
+        return subprocess.Popen(
+            [str(BIN / argv[0]), *argv[1:]],
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    @staticmethod
+    def interrupt(process: subprocess.Popen[str], timeout: float = 300) -> str:
+        """Ctrl-C to a command started with start(); its whole output once it ended."""
+        try:
+            process.send_signal(signal.SIGINT)
+            out, _ = process.communicate(timeout=timeout)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        return out
 
     def pytest_ondemand(
         self, path: Path, runbook: Path, *extra: str, timeout: float = 900

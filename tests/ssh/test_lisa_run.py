@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import textwrap
 import time
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import BIN, REPO, Lisa, leftover_processes
+from tests.helpers import Lisa, leftover_processes
 
 pytestmark = pytest.mark.ssh
 
@@ -88,24 +87,8 @@ def test_ctrl_c_during_the_tests_leaves_no_target(lisa: Lisa, ssh_fleet, tmp_pat
         lisa, [fleet.machines[0].target(fleet.client_key)], [{"name": "test_passes"}, {"tags": ["slow"]}]
     )
     results = tmp_path / "results"
-    process = subprocess.Popen(
-        [
-            str(BIN / "lisa"),
-            "run",
-            "-r",
-            str(book),
-            "-s",
-            "picked",
-            "--tests",
-            str(suite_dir(tmp_path)),
-            "--results",
-            str(results),
-        ],
-        cwd=REPO,
-        env=lisa.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process = lisa.start(
+        "lisa", "run", "-r", str(book), "-s", "picked", "--tests", str(suite_dir(tmp_path)), "--results", str(results)
     )
     try:
         deadline = time.monotonic() + 120
@@ -115,11 +98,8 @@ def test_ctrl_c_during_the_tests_leaves_no_target(lisa: Lisa, ssh_fleet, tmp_pat
         assert progress.exists(), "no test finished"
         status = lisa.run("lisa", "status", "--state-dir", str(lisa.state_dir), check=True).stdout
         assert "m1-1" in status and "ready" in status  # the slow test is running on it now
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=180)
     finally:
-        if process.poll() is None:
-            process.kill()
+        out = lisa.interrupt(process, timeout=180)
     assert process.returncode == 130, out[-4000:]
     assert "lisa: deleting m1-1" in out and "lisa: interrupted" in out
     assert leftover_processes(lisa.state_dir) == []  # no playbook, worker or module of the cancelled run

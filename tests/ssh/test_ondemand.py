@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import signal
 import socket
-import subprocess
 import textwrap
 import threading
 import time
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, Lisa, leftover_processes, render_report
+from tests.helpers import Lisa, leftover_processes, render_report
 
 pytestmark = pytest.mark.ssh
 
@@ -159,27 +157,15 @@ def test_ctrl_c_during_deploy_cancels_and_deletes(lisa: Lisa, tmp_path: Path) ->
         )
         tests = tmp_path / "test_never.py"
         tests.write_text("def test_never(target):\n    pass\n")
-        process = subprocess.Popen(
-            [
-                str(Path(lisa.env["PATH"].split(":")[0]) / "pytest"),
-                "-p",
-                "no:cacheprovider",
-                f"--lisa-runbook={book}",
-                str(tests),
-            ],
-            cwd=REPO,
-            env=lisa.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "hangs-1" not in lisa.pool():
-            time.sleep(0.2)
-        assert "hangs-1" in lisa.pool(), "the deploy never recorded the target"
-        time.sleep(1)
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=120)
+        process = lisa.start("pytest", "-p", "no:cacheprovider", f"--lisa-runbook={book}", str(tests))
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "hangs-1" not in lisa.pool():
+                time.sleep(0.2)
+            assert "hangs-1" in lisa.pool(), "the deploy never recorded the target"
+            time.sleep(1)
+        finally:
+            out = lisa.interrupt(process, timeout=120)
     finally:
         listener.close()
     assert "interrupted; cancelling, then deleting what was deployed" in out, out[-4000:]

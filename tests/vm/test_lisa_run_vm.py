@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import BIN, REPO, Lisa, leftover_processes, libvirt_domains, render_report
+from tests.helpers import Lisa, leftover_processes, libvirt_domains, render_report
 
 pytestmark = pytest.mark.vm
 
@@ -33,29 +31,18 @@ def test_lisa_run_smoke_on_a_vm(lisa: Lisa, tmp_path: Path) -> None:
 
 
 def test_ctrl_c_while_the_vm_boots_leaves_no_vm(lisa: Lisa, tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [str(BIN / "lisa"), "run", "-r", "runbooks/local.yml", "--results", str(tmp_path / "results")],
-        cwd=REPO,
-        env=lisa.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = lisa.start("lisa", "run", "-r", "runbooks/local.yml", "--results", str(tmp_path / "results"))
+    resource = None
     try:
         deadline = time.monotonic() + 300
-        resource = None
         while time.monotonic() < deadline and resource is None:
             record = lisa.pool().get("debian-1")
             if record and record["resource"] in libvirt_domains():
                 resource = record["resource"]
             time.sleep(0.5)
         assert resource, "the VM was never created"
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=300)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        out = lisa.interrupt(process)
     assert process.returncode == 130, out[-5000:]
     assert "lisa: deleting debian-1" in out
     assert resource not in libvirt_domains()

@@ -66,26 +66,20 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def free_port(taken: "set[int]", host: str = "127.0.0.1") -> int:
-    """A TCP port on ``host`` that nothing listens on and no pool record claims."""
+def free_port(taken: "set[int]", host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    """A TCP (or with ``kind=socket.SOCK_DGRAM`` UDP) port on ``host`` that nothing uses and no record claims."""
     for _attempt in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        with socket.socket(socket.AF_INET, kind) as probe:
             probe.bind((host, 0))
             port = int(probe.getsockname()[1])
         if port not in taken:
             return port
-    raise LisaError("found no free TCP port on %s" % host)
+    raise LisaError("found no free %s port on %s" % ("UDP" if kind == socket.SOCK_DGRAM else "TCP", host))
 
 
 def free_udp_port(taken: "set[int]", host: str = "127.0.0.1") -> int:
     """A UDP port on ``host`` that nothing is bound to and no pool record claims."""
-    for _attempt in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind((host, 0))
-            port = int(probe.getsockname()[1])
-        if port not in taken:
-            return port
-    raise LisaError("found no free UDP port on %s" % host)
+    return free_port(taken, host, socket.SOCK_DGRAM)
 
 
 def _link_ports(record: Mapping[str, Any]) -> List[int]:
