@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,6 +119,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("lisa_mode", "default user mode (--lisa-mode)")
 
 
+def use_own_ansible() -> None:
+    """testinfra runs ansible-inventory and ansible from PATH: make them those of LISA's environment.
+
+    Without this, `.venv/bin/pytest` (not activated) would use whatever other Ansible PATH finds first,
+    or none, and see an empty inventory.
+    """
+    own = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if os.access(os.path.join(own, "ansible-inventory"), os.X_OK) and path.split(os.pathsep)[0] != own:
+        os.environ["PATH"] = os.pathsep.join([own, path]) if path else own
+
+
 def argparse_suppress() -> str:
     return argparse.SUPPRESS
 
@@ -157,6 +170,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist turns -n into --dist load; tests of one target must stay on one worker at a time.
     if getattr(config.option, "dist", "no") == "load":
         config.option.dist = "loadgroup"
+    use_own_ansible()
     workerinput = getattr(config, "workerinput", {})
     # A worker rebuilds its options from the command line; the controller tells it what it decided.
     if workerinput.get("lisa_loadgroup"):

@@ -139,7 +139,7 @@ def target_of(item: pytest.Item, known: dict[int, Target] | None = None) -> Targ
         found = item.config.stash.get(GROUPS_KEY, {}).get(group)
         return Target(group, found.capabilities, found.instances) if found else None
     host = callspec.params.get("_testinfra_host")
-    if host is None:
+    if getattr(host, "backend", None) is None:  # none, or pytest's NOTSET when testinfra found no host
         return None
     if known is not None:
         if id(host) not in known:

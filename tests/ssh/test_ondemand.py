@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Lisa, leftover_processes, render_report
+from tests.helpers import BIN, Lisa, leftover_processes, render_report
 
 pytestmark = pytest.mark.ssh
 
@@ -112,7 +112,12 @@ def test_keep_targets_then_delete_targets(lisa: Lisa, ssh_fleet, tmp_path: Path)
     book = lisa.runbook({"targets": [fleet.machines[0].target(fleet.client_key, name="kept")]})
     tests = tmp_path / "test_keep.py"
     tests.write_text("def test_up(target):\n    assert target.run('true').rc == 0\n")
-    first = lisa.pytest_ondemand(tests, book, "--lisa-keep-targets")
+    # As a user runs it without activating the virtual environment: LISA's own Ansible is still used.
+    lisa.env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+    first = lisa.run(
+        str(BIN / "pytest"), "-p", "no:cacheprovider", f"--lisa-runbook={book}", "--lisa-keep-targets", str(tests)
+    )
+    lisa.env["PATH"] = f"{BIN}:{lisa.env['PATH']}"
     assert first.returncode == 0, first.stdout[-4000:]
     assert "LISA: kept kept-1; the next run with this runbook reuses them" in first.stdout
     assert lisa.pool()["kept-1"]["state"] == "ready"
