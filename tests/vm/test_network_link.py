@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import testinfra
 
+from pytest_lisa.target import Target
 from tests.helpers import Lisa, libvirt_domains
 
 pytestmark = pytest.mark.vm
@@ -105,6 +106,13 @@ def test_two_vms_linked_by_their_second_nic(
             for name in ("net-1", "net-2")
         }
         mbps = check_ping_and_iperf3(hosts, hostvars)
+        # The link survives a reboot of one side: the guest sets eth1's address again at boot.
+        rebooted = Target(hosts["net-2"])
+        before = rebooted.boot_id()
+        assert rebooted.reboot(timeout=300) != before
+        rebooted.close()
+        ping = hosts["net-1"].run("ping -c 3 -W 5 10.213.0.2")
+        assert ping.rc == 0 and " 0% packet loss" in ping.stdout, f"after the reboot: {ping.stdout}{ping.stderr}"
         run_network_suite(lisa, repo, runbook)
         print(f"deployed 2 linked VMs in {deployed_in:.1f} s; eth1 throughput {mbps:.0f} Mbit/s")
     finally:
