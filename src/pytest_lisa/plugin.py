@@ -183,9 +183,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "disks=, nics=): LISA test metadata; the closest mark (function, class, module) wins per field.",
     )
     try:
-        config.stash[CRITERIA_KEY] = selection.load_criteria(config)
         path = config.getoption("lisa_runbook") or config.getini("lisa_runbook")
         book = runbook.load_file(str(path)) if path else None
+        config.stash[CRITERIA_KEY] = selection.load_criteria(config, book)
     except errors.LisaError as error:
         raise pytest.UsageError(str(error)) from None
     mode_name = config.getoption("lisa_mode") or config.getini("lisa_mode") or None

@@ -181,12 +181,8 @@ class Verdict:
 VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
 
 
-def load_criteria(config: pytest.Config) -> criteria.Criteria:
+def load_criteria(config: pytest.Config, book: runbook.Runbook | None) -> criteria.Criteria:
     """The criteria of this run: the suite's entries, then --lisa-criteria's (else the runbook's)."""
-    book = None
-    path = config.getoption("lisa_runbook") or config.getini("lisa_runbook")
-    if path:
-        book = runbook.load_file(str(path))
     entries: list[Any] = []
     suite = config.getoption("lisa_suite")
     if suite:
