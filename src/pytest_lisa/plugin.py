@@ -75,7 +75,6 @@ class Run:
 
     run_id: str
     mode: Mode | None
-    results_dir: str
     store: ResultsStore | None
     recorder: reports.Recorder | None = None
 
@@ -114,7 +113,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run each command in its own ssh process (testinfra's way) instead of a persistent channel",
     )
     group.addoption("--lisa-results", metavar="DIR", help="folder for the reports (default: results/RUN_ID)")
-    group.addoption("--lisa-run-id", metavar="ID", help=argparse_suppress())
+    group.addoption("--lisa-run-id", metavar="ID", help=argparse.SUPPRESS)  # run.yml names its run
     parser.addini("lisa_runbook", "default runbook file (--lisa-runbook)")
     parser.addini("lisa_mode", "default user mode (--lisa-mode)")
 
@@ -131,11 +130,7 @@ def use_own_ansible() -> None:
         os.environ["PATH"] = os.pathsep.join([own, path]) if path else own
 
 
-def argparse_suppress() -> str:
-    return argparse.SUPPRESS
-
-
-def apply_mode(config: pytest.Config, mode: Mode, results_dir: str, book: runbook.Runbook | None) -> None:
+def apply_mode(config: pytest.Config, mode: Mode, results_dir: str) -> None:
     """Set pytest's options as the mode says, where the command line left pytest's defaults."""
     option = config.option
     if option.verbose == 0:
@@ -197,7 +192,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.getoption("lisa_results") or os.path.join(str(config.rootpath), "results", run_id)
     )
     if mode is not None:
-        apply_mode(config, mode, results_dir, book)
+        apply_mode(config, mode, results_dir)
     apply_timeout(config, mode, book)
     planning = os.environ.get(ondemand.PLAN_ENV)
     if planning:
@@ -205,7 +200,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError("planning needs --lisa-runbook")
         ondemand.use_predictions(config, book)
         config.pluginmanager.register(ondemand.Planner(planning), "lisa-planner")
-        config.stash[RUN_KEY] = Run(run_id, mode, results_dir, None)
+        config.stash[RUN_KEY] = Run(run_id, mode, None)
         return
     if book is not None and ondemand.wants_deploy(config):
         keep = bool(config.getoption("lisa_keep_targets") or (mode is not None and mode.keep_targets))
@@ -219,7 +214,7 @@ def pytest_configure(config: pytest.Config) -> None:
     records = bool(book is not None or mode is not None or config.getoption("ansible_inventory", None))
     records = records and not config.option.collectonly
     store = ResultsStore(os.path.join(ondemand.state_dir_of(config), "results.sqlite")) if records else None
-    run = Run(run_id, mode, results_dir, store)
+    run = Run(run_id, mode, store)
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(reports, "lisa-reports")
     if config.pluginmanager.hasplugin("html"):

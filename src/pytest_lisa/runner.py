@@ -66,8 +66,6 @@ class Outcome:
     rc: int
     seconds: float
     failures: list[Failure] = field(default_factory=list)
-    # Results of the tasks that registered something useful, by task name (e.g. the pytest task of run.yml).
-    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -106,7 +104,6 @@ class Progress:
         self.verbose = verbose
         self.start = time.monotonic()
         self.failures: list[Failure] = []
-        self.results: dict[str, list[dict[str, Any]]] = {}
 
     def _line(self, text: str) -> None:
         self.write(f"[{self.label} {time.monotonic() - self.start:6.1f}s] {text}")
@@ -130,8 +127,6 @@ class Progress:
                 took = f" ({duration:.1f}s)" if isinstance(duration, int | float) and duration >= 0.5 else ""
                 word = "changed" if isinstance(result, Mapping) and result.get("changed") else "ok"
                 self._line(f"{host}: {task}: {word}{took}")
-            if isinstance(result, Mapping):
-                self.results.setdefault(task, []).append(dict(result))
         elif kind == "runner_on_skipped" and self.verbose:
             self._line(f"{host}: {task}: skipped")
         return True
@@ -142,20 +137,18 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.pressed = 0
-        self.shielded_from = 0
-        self._previous: Any = None
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[Interrupts]:
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        previous_int = signal.signal(signal.SIGINT, self._handle)
         previous_term = signal.signal(signal.SIGTERM, self._handle)
         try:
             yield self
         finally:
-            signal.signal(signal.SIGINT, self._previous)
+            signal.signal(signal.SIGINT, previous_int)
             signal.signal(signal.SIGTERM, previous_term)
 
     def _handle(self, number: int, frame: Any) -> None:
@@ -302,4 +295,4 @@ def run_playbook(
             progress.failures.append(Failure("ansible-playbook", name, tail.strip() or f"exit {rc}"))
     finally:
         shutil.rmtree(private, ignore_errors=True)
-    return Outcome(name, status, rc, time.monotonic() - started, progress.failures, progress.results)
+    return Outcome(name, status, rc, time.monotonic() - started, progress.failures)

@@ -268,8 +268,10 @@ class Leases:
 
     def acquire(self, found: Sequence[Target]) -> None:
         """Lease every target that a pool knows, all or none, in name order (no two tests deadlock)."""
-        wanted = sorted(((t.pool, t.name) for t in found if t.pool is not None), key=lambda pair: pair[1])
-        wanted = [(p, name) for p, name in wanted if p is not None and p.get(name) is not None]
+        known = [(target.pool, target.name) for target in found]
+        wanted = sorted(
+            ((p, name) for p, name in known if p is not None and p.get(name) is not None), key=lambda w: w[1]
+        )
         if not wanted:
             return
 
