@@ -6,8 +6,6 @@ import argparse
 import datetime
 import json
 import os
-import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Sequence
@@ -73,21 +71,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def ansible_command(name: str) -> str:
-    """An Ansible command from the environment LISA is installed in, else from PATH."""
-    sibling = os.path.join(os.path.dirname(sys.executable), name)
-    found = sibling if os.access(sibling, os.X_OK) else shutil.which(name)
-    if not found:
-        raise errors.LisaError(f"{name} is not installed; install LISA with pip, which brings ansible-core")
-    return found
-
-
 def cmd_cleanup(args: argparse.Namespace) -> int:
     """Delete every target of the pool through the collection's cleanup playbook."""
-    command = [ansible_command("ansible-playbook"), "lisa.core.cleanup"]
-    if args.state_dir:
-        command += ["-e", f"lisa_state_dir={os.path.abspath(args.state_dir)}"]
-    return subprocess.run(command, check=False).returncode and 1
+    project = project_dir()
+    states = os.path.abspath(args.state_dir) if args.state_dir else state_dir(project)
+    outcome = runner.delete_targets(states, write=_print, project_dir=project)
+    print(outcome.explain(), file=sys.stdout if outcome.ok else sys.stderr)
+    return EXIT_OK if outcome.ok else 1
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -163,6 +153,10 @@ class FollowProgress:
         )
 
 
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
 def _seconds(value: float) -> str:
     value = int(value)
     if value < 60:
@@ -195,15 +189,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         extravars["tests_dir"] = os.path.abspath(args.tests)
     print(f"lisa: run {run_id}: suite {args.suite} on the targets of {args.runbook}; reports in {results}", flush=True)
     interrupts = runner.Interrupts()
-
-    def write(line: str) -> None:
-        print(line, flush=True)
-
     with FollowProgress(os.path.join(results, "progress.jsonl")) as follow, interrupts.installed():
         outcome = runner.run_playbook(
             "run",
             extravars,
-            write=write,
+            write=_print,
             label="run",
             state_dir=states,
             project_dir=project,
@@ -214,16 +204,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         left = [r["name"] for r in pool.Pool(states).records() if r.get("run") == run_id]
         if left and not args.keep_targets:
             print(f"lisa: deleting {', '.join(left)}", flush=True)
-            with interrupts.installed(), interrupts.shield() as cancelled:
-                gone = runner.run_playbook(
-                    "delete",
-                    {"instances": left, "lisa_state_dir": states},
-                    write=write,
-                    label="delete",
-                    state_dir=states,
-                    project_dir=project,
-                    cancel=cancelled,
-                )
+            gone = runner.delete_targets(
+                states, write=_print, project_dir=project, instances=left, interrupts=interrupts
+            )
             if not gone.ok:
                 print(f"lisa: deleting failed; run 'lisa cleanup'\n{gone.explain()}", file=sys.stderr)
         print("lisa: interrupted", file=sys.stderr)

@@ -209,16 +209,13 @@ class OnDemand:
             return
         self.deleted = True
         self.write(f"LISA: deleting {', '.join(self.attempted)}")
-        with self.interrupts.installed(), self.interrupts.shield() as cancelled:
-            outcome = runner.run_playbook(
-                "delete",
-                {"instances": self.attempted, "lisa_state_dir": self.state_dir},
-                write=self.write,
-                label="delete",
-                state_dir=self.state_dir,
-                project_dir=str(self.config.rootpath),
-                cancel=cancelled,
-            )
+        outcome = runner.delete_targets(
+            self.state_dir,
+            write=self.write,
+            project_dir=str(self.config.rootpath),
+            instances=self.attempted,
+            interrupts=self.interrupts,
+        )
         if not outcome.ok:
             self.write(f"LISA: deleting failed; run 'lisa cleanup' to retry.\n{outcome.explain()}")
 

@@ -229,18 +229,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     """--lisa-delete-targets: delete every target of the pool (the collection's cleanup playbook) and exit."""
     if not config.getoption("lisa_delete_targets"):
         return None
-    state_dir = ondemand.state_dir_of(config)
-    interrupts = runner.Interrupts()
-    with interrupts.installed(), interrupts.shield() as cancelled:
-        outcome = runner.run_playbook(
-            "cleanup",
-            {"lisa_state_dir": state_dir},
-            write=print,
-            label="cleanup",
-            state_dir=state_dir,
-            project_dir=str(config.rootpath),
-            cancel=cancelled,
-        )
+    outcome = runner.delete_targets(ondemand.state_dir_of(config), write=print, project_dir=str(config.rootpath))
     print(outcome.explain())
     return 0 if outcome.ok else 1
 

@@ -296,3 +296,29 @@ def run_playbook(
     finally:
         shutil.rmtree(private, ignore_errors=True)
     return Outcome(name, status, rc, time.monotonic() - started, progress.failures)
+
+
+def delete_targets(
+    state_dir: str,
+    *,
+    write: Write,
+    project_dir: str | None = None,
+    instances: list[str] | None = None,
+    interrupts: Interrupts | None = None,
+) -> Outcome:
+    """Delete the named instances, or with none named every target of the pool, in a run of its own.
+
+    A single Ctrl-C does not cancel it (one that cancelled a deploy leads here); a second one does.
+    """
+    interrupts = interrupts or Interrupts()
+    name, extra = ("cleanup", {}) if instances is None else ("delete", {"instances": instances})
+    with interrupts.installed(), interrupts.shield() as cancelled:
+        return run_playbook(
+            name,
+            {**extra, "lisa_state_dir": state_dir},
+            write=write,
+            label=name,
+            state_dir=state_dir,
+            project_dir=project_dir,
+            cancel=cancelled,
+        )
