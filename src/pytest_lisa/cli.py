@@ -13,7 +13,7 @@ from typing import Any
 
 from pytest_lisa import __version__, runner
 from pytest_lisa.core import errors, pool, runbook
-from pytest_lisa.results import ResultsStore, new_run_id
+from pytest_lisa.results import ResultsStore, new_run_id, results_path
 
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
@@ -107,7 +107,7 @@ def project_dir() -> str:
 
 
 def state_dir(project: str) -> str:
-    return os.path.abspath(os.environ.get("LISA_STATE_DIR") or os.path.join(project, pool.DEFAULT_STATE_DIR))
+    return os.path.abspath(pool.default_state_dir(project))
 
 
 class FollowProgress:
@@ -265,7 +265,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     if rows:
         print(_table(["target", "group", "platform", "state", "age", "run", "address", "leased by"], rows))
-    store_path = os.path.join(states, "results.sqlite")
+    store_path = results_path(states)
     if os.path.exists(store_path):
         runs = ResultsStore(store_path).runs(args.runs)
         print(f"\nlatest runs ({store_path}):")

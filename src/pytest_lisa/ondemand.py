@@ -29,8 +29,7 @@ PLAN_ENV = "LISA_PLAN_FILE"
 
 def state_dir_of(config: pytest.Config) -> str:
     """$LISA_STATE_DIR, else .lisa in pytest's root directory."""
-    found = os.environ.get("LISA_STATE_DIR") or os.path.join(str(config.rootpath), pool.DEFAULT_STATE_DIR)
-    return os.path.abspath(found)
+    return os.path.abspath(pool.default_state_dir(str(config.rootpath)))
 
 
 def write_inventory(state_dir: str) -> str:

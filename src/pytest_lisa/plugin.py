@@ -18,7 +18,7 @@ import pytest
 
 from pytest_lisa import ondemand, reports, runner, selection
 from pytest_lisa.core import criteria, errors, runbook
-from pytest_lisa.results import Metrics, ResultsStore, new_run_id
+from pytest_lisa.results import Metrics, ResultsStore, new_run_id, results_path
 
 if TYPE_CHECKING:
     from pytest_lisa.target import Target
@@ -124,10 +124,8 @@ def use_own_ansible() -> None:
     Without this, `.venv/bin/pytest` (not activated) would use whatever other Ansible PATH finds first,
     or none, and see an empty inventory.
     """
-    own = os.path.dirname(sys.executable)
-    path = os.environ.get("PATH", "")
-    if os.access(os.path.join(own, "ansible-inventory"), os.X_OK) and path.split(os.pathsep)[0] != own:
-        os.environ["PATH"] = os.pathsep.join([own, path]) if path else own
+    if os.access(os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), os.X_OK):
+        os.environ["PATH"] = runner.path_with_own_ansible()
 
 
 def apply_mode(config: pytest.Config, mode: Mode, results_dir: str) -> None:
@@ -213,7 +211,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Runs on LISA targets (or in a mode) go to the results store; collecting alone records nothing.
     records = bool(book is not None or mode is not None or config.getoption("ansible_inventory", None))
     records = records and not config.option.collectonly
-    store = ResultsStore(os.path.join(ondemand.state_dir_of(config), "results.sqlite")) if records else None
+    store = ResultsStore(results_path(ondemand.state_dir_of(config))) if records else None
     run = Run(run_id, mode, store)
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(reports, "lisa-reports")
@@ -300,7 +298,7 @@ def metrics(request: pytest.FixtureRequest) -> Metrics:
     """Record a test's figures in the results store; ``previous()`` looks up the last run's value."""
     config = request.config
     run = config.stash[RUN_KEY]
-    store = run.store or ResultsStore(os.path.join(ondemand.state_dir_of(config), "results.sqlite"))
+    store = run.store or ResultsStore(results_path(ondemand.state_dir_of(config)))
     found = {str(k): str(v) for k, v in request.node.user_properties}
     return Metrics(
         store,

@@ -32,6 +32,11 @@ CREATE INDEX IF NOT EXISTS metrics_lookup ON metrics (test, target_group, name, 
 """
 
 
+def results_path(state_dir: str) -> str:
+    """Where the results store of a state directory is, beside its pool."""
+    return os.path.join(state_dir, "results.sqlite")
+
+
 def new_run_id() -> str:
     """A run's name: when it started (UTC), and a random part so two runs started together differ."""
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)

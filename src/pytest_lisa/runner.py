@@ -37,6 +37,13 @@ def collection_playbook(name: str) -> str:
     return str(path)
 
 
+def path_with_own_ansible() -> str:
+    """PATH with the bin folder of the environment LISA runs in first: its ansible-playbook, ansible-inventory."""
+    own = os.path.dirname(sys.executable)
+    rest = [part for part in os.environ.get("PATH", os.defpath).split(os.pathsep) if part and part != own]
+    return os.pathsep.join([own, *rest])
+
+
 def ansible_environment(project_dir: str | os.PathLike[str] | None) -> dict[str, str]:
     """Environment for Ansible commands: the project's ansible.cfg when there is one, LISA's inventory plugin."""
     env: dict[str, str] = {}
@@ -260,9 +267,8 @@ def run_playbook(
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     private = tempfile.mkdtemp(prefix=f"runner-{name}-", dir=state_dir)
     progress = Progress(label, write, verbose)
-    # The Ansible of the environment LISA runs in comes first (ansible-runner looks ansible-playbook up in PATH).
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", os.defpath)])
-    env = {"LISA_STATE_DIR": state_dir, "PATH": path, **ansible_environment(project_dir)}
+    # ansible-runner looks ansible-playbook up in PATH.
+    env = {"LISA_STATE_DIR": state_dir, "PATH": path_with_own_ansible(), **ansible_environment(project_dir)}
     started = time.monotonic()
     cancelled = False
     try:

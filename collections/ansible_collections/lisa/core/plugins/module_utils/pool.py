@@ -39,8 +39,11 @@ DEFAULT_STATE_DIR = ".lisa"
 LOCK_TIMEOUT = 60.0
 
 
-def default_state_dir() -> str:
-    return os.environ.get("LISA_STATE_DIR") or DEFAULT_STATE_DIR
+def default_state_dir(project: Optional[str] = None) -> str:
+    """$LISA_STATE_DIR, else ``.lisa`` in the project folder (the current folder when none is given)."""
+    return os.environ.get("LISA_STATE_DIR") or (
+        os.path.join(project, DEFAULT_STATE_DIR) if project else DEFAULT_STATE_DIR
+    )
 
 
 def now() -> str:
