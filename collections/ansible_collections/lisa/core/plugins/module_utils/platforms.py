@@ -78,6 +78,11 @@ PRIVATE_LINK_PREFIX = "10.213.0."
 PRIVATE_LINK_BITS = 24
 
 
+def instance_names(group: str, count: int) -> List[str]:
+    """Names of a target group's instances in the pool and the inventory: ``<group>-1`` ... ``<group>-<count>``."""
+    return ["%s-%d" % (group, number) for number in range(1, count + 1)]
+
+
 def private_address(number: int) -> str:
     """The address of instance ``number`` (1-based) of a linked target group on its second NIC."""
     return "%s%d" % (PRIVATE_LINK_PREFIX, number)

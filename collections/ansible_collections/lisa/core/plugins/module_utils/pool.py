@@ -30,6 +30,7 @@ from ansible_collections.lisa.core.plugins.module_utils.errors import LisaError
 from ansible_collections.lisa.core.plugins.module_utils.platforms import (
     PLATFORMS,
     PRIVATE_LINK_BITS,
+    instance_names,
     private_address,
 )
 
@@ -80,11 +81,6 @@ def free_port(taken: "set[int]", host: str = "127.0.0.1", kind: int = socket.SOC
     raise LisaError("found no free %s port on %s" % ("UDP" if kind == socket.SOCK_DGRAM else "TCP", host))
 
 
-def free_udp_port(taken: "set[int]", host: str = "127.0.0.1") -> int:
-    """A UDP port on ``host`` that nothing is bound to and no pool record claims."""
-    return free_port(taken, host, socket.SOCK_DGRAM)
-
-
 def _link_ports(record: Mapping[str, Any]) -> List[int]:
     link = record.get("link") or {}
     return [int(port) for port in (link.get("ports") or {}).values()]
@@ -97,7 +93,7 @@ def private_link(name: str, group: str, spec: Mapping[str, Any], records: Mappin
     group is reserved and kept in every record of the group, so either instance knows its peer's port
     before either VM starts, whichever is reserved first (they deploy in parallel).
     """
-    names = ["%s-%d" % (spec.get("name", group), number) for number in range(1, int(spec.get("count", 1)) + 1)]
+    names = instance_names(spec.get("name", group), int(spec.get("count", 1)))
     if name not in names or len(names) != 2:
         raise LisaError(
             "target %s: nics 2 links the two instances of a target group (<group>-1 and <group>-2); "
@@ -112,7 +108,7 @@ def private_link(name: str, group: str, spec: Mapping[str, Any], records: Mappin
     if not ports:
         taken = {port for record in records.values() for port in _link_ports(record)}
         for each in names:
-            ports[each] = free_udp_port(taken)
+            ports[each] = free_port(taken, kind=socket.SOCK_DGRAM)
             taken.add(ports[each])
     number = names.index(name) + 1
     peer = names[2 - number]

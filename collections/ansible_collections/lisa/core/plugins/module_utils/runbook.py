@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.lisa.core.plugins.module_utils.criteria import CRITERIA_SCHEMA, Criteria
 from ansible_collections.lisa.core.plugins.module_utils.errors import LisaError, Problem, ValidationError
-from ansible_collections.lisa.core.plugins.module_utils.platforms import PLATFORMS, Platform
+from ansible_collections.lisa.core.plugins.module_utils.platforms import PLATFORMS, Platform, instance_names
 from ansible_collections.lisa.core.plugins.module_utils.schema import Validator, format_path
 
 try:
@@ -168,7 +168,7 @@ class TargetSpec:
 
     def instance_names(self) -> List[str]:
         """Names of the target's instances in the pool and the inventory: ``<name>-1`` ... ``<name>-<count>``."""
-        return ["%s-%d" % (self.name, number) for number in range(1, self.count + 1)]
+        return instance_names(self.name, self.count)
 
     def to_dict(self) -> Dict[str, Any]:
         data: Dict[str, Any] = {"name": self.name, "platform": self.platform, "count": self.count}
